@@ -1,0 +1,134 @@
+"""Writing a trace to disk: CSV (wide, plus tidy on request) or one .npz archive.
+
+Every file is first written under a temporary name in the target folder and then moved into place,
+so an interrupted or failed export never leaves a half-written file. Values are printed with nine
+significant digits, which round-trips every float32 exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import IO, Iterator
+
+import numpy as np
+
+from rnnviz.errors import RnnvizError
+from rnnviz.trace import Trace
+
+FLOAT = "%.9g"
+
+
+def _prepare_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RnnvizError(f"{out_dir}: exists and is not a directory; choose an output directory")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RnnvizError(f"{out_dir}: cannot create the output directory ({exc.strerror or exc})") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise RnnvizError(f"{out_dir}: the output directory is not writable")
+
+
+@contextmanager
+def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary file beside ``path``; on success move it onto ``path``, on failure delete it."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise RnnvizError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, mode, **({"newline": "", "encoding": "utf-8"} if "b" not in mode else {})) as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise RnnvizError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
+
+
+def _write_table(fh: IO, header: list[str], values: np.ndarray, index: bool = True) -> None:
+    fh.write(",".join(header) + "\n")
+    row = ",".join([FLOAT] * values.shape[1])
+    if index:
+        row = "%d," + row
+        fh.writelines((row % (t, *line)) + "\n" for t, line in enumerate(values.tolist()))
+    else:
+        fh.writelines((row % tuple(line)) + "\n" for line in values.tolist())
+
+
+def exported_spec_toml(trace: Trace, inputs_file: str) -> str:
+    """The spec that repeats this run. Inputs read from a file or given as an array point at the
+    exported copy ``inputs_file`` (exact values), so the folder is self-contained."""
+    spec = trace.spec
+    if spec.input.source == "file":
+        spec = replace(spec, input=replace(spec.input, path=inputs_file))
+    return spec.to_toml()
+
+
+def _write_common(trace: Trace, out_dir: Path, inputs_file: str) -> list[Path]:
+    written = []
+    with atomic_write(out_dir / "summary.json") as fh:
+        json.dump(trace.summary().to_dict(), fh, indent=2)
+        fh.write("\n")
+    written.append(out_dir / "summary.json")
+    with atomic_write(out_dir / "spec.toml") as fh:
+        fh.write(exported_spec_toml(trace, inputs_file))
+    written.append(out_dir / "spec.toml")
+    return written
+
+
+def write_csv(trace: Trace, out_dir: Path, tidy: bool = False) -> list[Path]:
+    """``layer{i}_{direction}.csv`` (``t,h0,h1,…``), ``inputs.csv``, ``saturation.csv``, ``summary.json``,
+    ``spec.toml`` and, with ``tidy``, the long ``hidden_states.csv`` (``layer,direction,t,unit,value``)."""
+    _prepare_dir(out_dir)
+    written = []
+    for layer, direction, states in trace.streams():
+        path = out_dir / f"layer{layer}_{direction}.csv"
+        with atomic_write(path) as fh:
+            _write_table(fh, ["t"] + [f"h{u}" for u in range(states.shape[1])], states)
+        written.append(path)
+    with atomic_write(out_dir / "inputs.csv") as fh:
+        _write_table(fh, [f"x{f}" for f in range(trace.inputs.shape[1])], trace.inputs, index=False)
+    written.append(out_dir / "inputs.csv")
+    with atomic_write(out_dir / "saturation.csv") as fh:
+        fh.write("layer,direction,t,saturated_fraction,mean_tanh_gain\n")
+        for layer, direction, fraction, gain in trace.saturation():
+            fh.writelines(f"{layer},{direction},{t},{FLOAT % f},{FLOAT % g}\n"
+                          for t, (f, g) in enumerate(zip(fraction.tolist(), gain.tolist())))
+    written.append(out_dir / "saturation.csv")
+    if tidy:
+        with atomic_write(out_dir / "hidden_states.csv") as fh:
+            fh.write("layer,direction,t,unit,value\n")
+            for layer, direction, states in trace.streams():
+                prefix = f"{layer},{direction},"
+                for t, line in enumerate(states.tolist()):
+                    fh.writelines(f"{prefix}{t},{u},{FLOAT % v}\n" for u, v in enumerate(line))
+        written.append(out_dir / "hidden_states.csv")
+    return written + _write_common(trace, out_dir, "inputs.csv")
+
+
+def write_npz(trace: Trace, out_dir: Path) -> list[Path]:
+    """One ``hidden_states.npz`` with ``inputs``, ``layer{i}_{direction}`` and, for GRU, the gates as
+    ``layer{i}_{direction}_{z,r,hh}``; plus ``summary.json``, ``spec.toml`` and, where the spec reads
+    its input from a file, ``inputs.npy`` for it to read."""
+    _prepare_dir(out_dir)
+    arrays = {"inputs": trace.inputs}
+    for layer, direction, states in trace.streams():
+        arrays[f"layer{layer}_{direction}"] = states
+        for gate, values in trace.gates(layer, direction).items():
+            arrays[f"layer{layer}_{direction}_{gate}"] = values
+    path = out_dir / "hidden_states.npz"
+    with atomic_write(path, "wb") as fh:
+        np.savez(fh, **arrays)
+    written = [path]
+    if trace.spec.input.source == "file":
+        with atomic_write(out_dir / "inputs.npy", "wb") as fh:
+            np.save(fh, trace.inputs)
+        written.append(out_dir / "inputs.npy")
+    return written + _write_common(trace, out_dir, "inputs.npy")

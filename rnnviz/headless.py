@@ -1,0 +1,104 @@
+"""Headless use: turn what the user gave (spec, files, arrays) into a run, and drain it.
+
+:func:`prepare` is shared by the command line, the Python API and the desktop app, so that all three
+build the very same :class:`~rnnviz.engine.stepper.Stepper` for the same inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from rnnviz.engine.cells import init_weights
+from rnnviz.engine.stepper import Stepper
+from rnnviz.inputs import expect_features, read_input, resolve_inputs
+from rnnviz.model import Model, check_matches, is_weights_file, load_weights_file
+from rnnviz.spec import ModelSpec, load_spec
+from rnnviz.summary import Summary, keras_names, summary as _summary
+from rnnviz.trace import Trace
+
+ARRAY_INPUT = "inputs.csv"  # what a spec records for inputs given as an array: the exported copy
+
+
+def load_model_source(source: ModelSpec | str | Path) -> tuple[ModelSpec, Model | None]:
+    """A spec, and the trained model when ``source`` is (or names) a weights file."""
+    if isinstance(source, ModelSpec):
+        spec = source
+    elif is_weights_file(source):
+        loaded = load_weights_file(source)
+        return loaded.spec, loaded
+    else:
+        spec = load_spec(source)
+    if spec.weights is None:
+        return spec, None
+    loaded = load_weights_file(spec.weights)
+    return spec, loaded
+
+
+def prepare(source: ModelSpec | str | Path, inputs: np.ndarray | str | Path | None = None,
+            weights: str | Path | None = None) -> tuple[Model, np.ndarray]:
+    """Everything a run needs: the resolved spec, weights, layer names, and the input array.
+
+    Parameters
+    ----------
+    source
+        A :class:`ModelSpec`, or the path of a spec (``.toml``/``.json``) or of trained weights
+        (``.keras``/``.pt``/``.pth``).
+    inputs
+        Overrides the spec's input: an array (timesteps, features) or a ``.csv``/``.npy`` path.
+    weights
+        Trained weights to use instead of the spec's initialisation; the architecture must match.
+    """
+    spec, loaded = load_model_source(source)
+    if weights is not None:
+        loaded = load_weights_file(weights)
+        spec = replace(spec, weights=str(Path(weights).resolve()))
+    values = None
+    if isinstance(inputs, (str, Path)):
+        values = read_input(inputs)
+        spec = replace(spec, input=replace(spec.input, source="file", path=str(Path(inputs).resolve()),
+                                           timesteps=None, features=None))
+    elif inputs is not None:
+        values = inputs
+        spec = replace(spec, input=replace(spec.input, source="file", path=ARRAY_INPUT, timesteps=None,
+                                           features=None))
+    spec, array = resolve_inputs(spec, values)
+    if loaded is None:
+        return Model(spec, tuple(init_weights(spec)), tuple(keras_names(spec.layers))), array
+    expect_features(spec, loaded.spec.input.features, spec.input.path if values is not None else "the input")
+    check_matches(spec, loaded, spec.weights or "weights")
+    return Model(spec, loaded.weights, loaded.names, loaded.model_name), array
+
+
+def stepper(model: Model, inputs: np.ndarray, device: str = "auto") -> Stepper:
+    return Stepper(model.spec, model.weights, inputs, device=device, names=model.names,
+                   model_name=model.model_name)
+
+
+def run(source: ModelSpec | str | Path, inputs: np.ndarray | str | Path | None = None,
+        weights: str | Path | None = None, device: str = "auto",
+        progress: Callable[[int, int], None] | None = None) -> Trace:
+    """Compute every hidden state of a model; see :func:`prepare` for the arguments.
+
+    ``progress(done, total)`` is called after each block of steps.
+    """
+    model, array = prepare(source, inputs, weights)
+    steps = stepper(model, array, device)
+    for block in steps:
+        if progress is not None:
+            progress(block.done, block.total)
+    return steps.trace
+
+
+def summary(source: ModelSpec | str | Path) -> Summary:
+    """Keras' summary of a spec or weights file; a file-backed input is read for its shape."""
+    spec, loaded = load_model_source(source)
+    if spec.input.timesteps is None or spec.input.features is None:
+        spec, _ = resolve_inputs(spec)
+    if loaded is not None:
+        return _summary(spec, loaded.names, loaded.model_name)
+    return _summary(spec)
+

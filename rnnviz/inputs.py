@@ -1,0 +1,164 @@
+"""Input sequences: generated (uniform, normal, sine, one-hot text) or read from .csv / .npy files.
+
+Everything returns a C-contiguous float32 array of shape (timesteps, features) with finite values;
+anything else is an :class:`~rnnviz.errors.InputError` that says where the problem is.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from rnnviz.errors import InputError
+from rnnviz.spec import InputSpec, ModelSpec
+
+MAX_INPUT_FILE_BYTES = 2 * 2**30
+
+
+def text_alphabet(text: str) -> list[str]:
+    """The one-hot alphabet of ``text``: its distinct characters, sorted."""
+    return sorted(set(text))
+
+
+def generate(spec: InputSpec) -> np.ndarray:
+    """The values of a generated source; ``source="file"`` goes through :func:`read_input` instead."""
+    rng = np.random.default_rng(spec.seed)
+    if spec.source == "text":
+        alphabet = text_alphabet(spec.text)
+        out = np.zeros((len(spec.text), len(alphabet)), np.float32)
+        out[np.arange(len(spec.text)), [alphabet.index(c) for c in spec.text]] = 1.0
+        return out
+    shape = (spec.timesteps, spec.features)
+    if spec.source == "uniform":
+        return rng.random(shape, dtype=np.float32)
+    if spec.source == "normal":
+        return rng.standard_normal(shape, dtype=np.float32)
+    if spec.source == "sine":  # feature f oscillates f+1 times over the sequence, at a seeded phase
+        phase = rng.uniform(0, 2 * np.pi, spec.features).astype(np.float32)
+        t = np.arange(spec.timesteps, dtype=np.float32)[:, None]
+        cycles = np.arange(1, spec.features + 1, dtype=np.float32)[None, :]
+        return np.sin(np.float32(2 * np.pi) * cycles * t / np.float32(spec.timesteps) + phase).astype(np.float32)
+    raise InputError(f"input.source: {spec.source!r} does not generate values")
+
+
+def _check_values(values: np.ndarray, origin: str) -> np.ndarray:
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise InputError(f"{origin}: expected a (timesteps, features) table, got an array of shape {values.shape}")
+    if values.shape[0] < 1 or values.shape[1] < 1:
+        raise InputError(f"{origin}: the input is empty (shape {values.shape})")
+    bad = np.argwhere(~np.isfinite(values))
+    if bad.size:
+        row, col = bad[0]
+        raise InputError(f"{origin}: row {row + 1}, column {col + 1} is {values[row, col]} (NaN or infinite); "
+                         "every value must be a finite number")
+    return np.ascontiguousarray(values, np.float32)
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        values = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+            raise InputError(f"{path}: holds Python objects, which are refused; save a numeric array") from None
+        raise InputError(f"{path}: not a valid .npy file ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise InputError(f"{path}: not a valid .npy file ({exc})") from None
+    if isinstance(values, np.lib.npyio.NpzFile):
+        values.close()
+        raise InputError(f"{path}: is an .npz archive; save one array with np.save as .npy")
+    if values.dtype.kind not in "biuf":
+        raise InputError(f"{path}: holds {values.dtype} values; expected numbers")
+    with np.errstate(over="ignore"):
+        return values.astype(np.float32)
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a UTF-8 text file; expected comma-separated numbers") from None
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if row and any(cell.strip() for cell in row)]
+    except csv.Error as exc:
+        raise InputError(f"{path}: not a readable CSV file ({exc})") from None
+    if not rows:
+        raise InputError(f"{path}: the file is empty; expected one row per timestep")
+
+    def number(cell: str) -> float | None:
+        try:
+            return float(cell)
+        except ValueError:
+            return None
+
+    if any(number(cell) is None for cell in rows[0]):  # a header
+        header, rows = rows[0], rows[1:]
+        if not rows:
+            raise InputError(f"{path}: has a header but no data rows")
+        width = len(header)
+    else:
+        width = len(rows[0])
+    values = np.empty((len(rows), width), np.float64)
+    for i, row in enumerate(rows):
+        if len(row) != width:
+            raise InputError(f"{path}: data row {i + 1} has {len(row)} columns, expected {width}")
+        for j, cell in enumerate(row):
+            value = number(cell)
+            if value is None:
+                raise InputError(f"{path}: data row {i + 1}, column {j + 1}: {cell.strip()!r} is not a number")
+            values[i, j] = value
+    with np.errstate(over="ignore"):
+        return values.astype(np.float32)
+
+
+def read_input(path: str | Path) -> np.ndarray:
+    """Read a (timesteps, features) input from ``.csv`` (a header row is optional) or ``.npy``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such file" if not path.exists() else f"{path}: not a file")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npy", ".txt"):
+        raise InputError(f"{path}: unsupported input format {suffix or '(none)'!r}; use .csv or .npy")
+    if path.stat().st_size > MAX_INPUT_FILE_BYTES:
+        raise InputError(f"{path}: larger than {MAX_INPUT_FILE_BYTES // 2**30} GiB; too large to load as input")
+    try:
+        values = _read_npy(path) if suffix == ".npy" else _read_csv(path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return _check_values(values, str(path))
+
+
+def resolve_inputs(spec: ModelSpec, values: np.ndarray | None = None, origin: str = "inputs") -> tuple[ModelSpec, np.ndarray]:
+    """The input array of a run and the spec with its shape filled in and checked.
+
+    ``values`` (an array given by the caller) wins over the spec's source; a file source is read;
+    anything else is generated. A shape that contradicts the spec, or the first layer, is an error.
+    """
+    source = spec.input
+    if values is not None:
+        arr = _check_values(np.asarray(values, dtype=np.float32) if not isinstance(values, np.ndarray)
+                            else values.astype(np.float32, copy=False), origin)
+    elif source.source == "file":
+        arr = read_input(source.path)
+        origin = source.path
+    else:
+        arr = generate(source)
+    steps, features = arr.shape
+    if source.features is not None and values is None and features != source.features:
+        raise InputError(f"{origin}: has {features} columns but input.features is {source.features}")
+    if source.timesteps is not None and values is None and source.source == "file" and steps != source.timesteps:
+        raise InputError(f"{origin}: has {steps} rows (timesteps) but input.timesteps is {source.timesteps}")
+    return replace(spec, input=source.with_shape(steps, features)), arr
+
+
+def expect_features(spec: ModelSpec, features: int | None, origin: str) -> None:
+    """A model with fixed weights reads exactly ``features`` columns; say so if the input differs."""
+    if features is not None and spec.input.features != features:
+        raise InputError(f"{origin}: has {spec.input.features} columns (features) but the model reads {features}")
+

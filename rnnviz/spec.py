@@ -1,0 +1,316 @@
+"""Model specs: what stack to build, what to feed it and how to initialise it.
+
+A spec is plain data (frozen dataclasses), validated when it is built, read from TOML or JSON and
+written back as TOML. Every problem is reported as a :class:`~rnnviz.errors.SpecError` whose message
+names the field (``layers[2].units``) and the allowed values, prefixed by the file it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from rnnviz.errors import SpecError
+
+LAYER_TYPES = ("SimpleRNN", "GRU")
+SOURCES = ("uniform", "normal", "sine", "text", "file")
+SCHEMES = ("uniform01", "keras", "torch", "normal")
+
+_TYPE_ALIASES = {"simplernn": "SimpleRNN", "simple_rnn": "SimpleRNN", "rnn": "SimpleRNN", "gru": "GRU"}
+
+
+def _int(value: Any, where: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SpecError(f"{where}: must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise SpecError(f"{where}: must be an integer >= {minimum}, got {value}")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"{where}: must be true or false, got {value!r}")
+    return value
+
+
+def _choice(value: Any, where: str, allowed: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise SpecError(f"{where}: must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One recurrent layer, as Keras would declare it.
+
+    ``return_sequences=None`` means the Keras-tutorial default for its position: true for every layer
+    but the last (so a stack is always valid), false for the last.
+    """
+
+    type: str = "SimpleRNN"
+    units: int = 8
+    bidirectional: bool = False
+    return_sequences: bool | None = None
+
+    def validate(self, where: str = "layer") -> None:
+        if not isinstance(self.type, str) or self.type.lower() not in _TYPE_ALIASES:
+            raise SpecError(f"{where}.type: unknown layer type {self.type!r}; allowed: {', '.join(LAYER_TYPES)}")
+        _int(self.units, f"{where}.units")
+        _bool(self.bidirectional, f"{where}.bidirectional")
+        if self.return_sequences is not None:
+            _bool(self.return_sequences, f"{where}.return_sequences")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.type, str) and self.type.lower() in _TYPE_ALIASES:
+            object.__setattr__(self, "type", _TYPE_ALIASES[self.type.lower()])
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        return ("forward", "backward") if self.bidirectional else ("forward",)
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        """Names of the per-step quantities recorded besides the hidden state."""
+        return ("z", "r", "hh") if self.type == "GRU" else ()
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """The input sequence: its shape and where its values come from.
+
+    For ``source="text"`` the shape follows from the text (one-hot over its sorted alphabet), and for
+    ``source="file"`` from the file, so ``timesteps`` and ``features`` may then be left out.
+    """
+
+    timesteps: int | None = 10
+    features: int | None = 4
+    batch_size: int | None = None
+    source: str = "uniform"
+    seed: int = 0
+    text: str | None = None
+    path: str | None = None
+
+    def validate(self, where: str = "input") -> None:
+        _choice(self.source, f"{where}.source", SOURCES)
+        derived = self.source in ("text", "file")
+        for name in ("timesteps", "features"):
+            value = getattr(self, name)
+            if value is None and not derived:
+                raise SpecError(f"{where}.{name}: required (an integer >= 1)")
+            if value is not None:
+                _int(value, f"{where}.{name}")
+        if self.batch_size is not None:
+            _int(self.batch_size, f"{where}.batch_size")
+        _int(self.seed, f"{where}.seed", minimum=0)
+        if self.source == "text":
+            if not isinstance(self.text, str) or not self.text:
+                raise SpecError(f'{where}.text: source = "text" needs a non-empty text')
+            alphabet = len(set(self.text))
+            if self.features is not None and self.features != alphabet:
+                raise SpecError(
+                    f"{where}.features: the text has {alphabet} distinct characters, so features must be "
+                    f"{alphabet} (or left out); got {self.features}"
+                )
+            if self.timesteps is not None and self.timesteps != len(self.text):
+                raise SpecError(
+                    f"{where}.timesteps: the text is {len(self.text)} characters long, so timesteps must be "
+                    f"{len(self.text)} (or left out); got {self.timesteps}"
+                )
+        if self.source == "file" and (not isinstance(self.path, str) or not self.path):
+            raise SpecError(f'{where}.path: source = "file" needs the path of a .csv or .npy file')
+
+    def with_shape(self, timesteps: int, features: int) -> InputSpec:
+        return replace(self, timesteps=timesteps, features=features)
+
+
+@dataclass(frozen=True)
+class InitSpec:
+    """How weights are drawn when no trained weights are loaded.
+
+    ``gain`` scales the recurrent weights of the ``normal`` scheme (spectral radius about ``gain``):
+    below 1 the dynamics are ordered, above 1 they saturate and turn chaotic. Other schemes ignore it.
+    """
+
+    scheme: str = "uniform01"
+    gain: float = 1.0
+    seed: int = 0
+
+    def validate(self, where: str = "init") -> None:
+        _choice(self.scheme, f"{where}.scheme", SCHEMES)
+        if isinstance(self.gain, bool) or not isinstance(self.gain, (int, float)) or not math.isfinite(self.gain) \
+                or self.gain < 0:
+            raise SpecError(f"{where}.gain: must be a finite number >= 0, got {self.gain!r}")
+        _int(self.seed, f"{where}.seed", minimum=0)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A whole run: input, the stack of layers (index 0 = input side), initialisation.
+
+    ``weights`` optionally names a trained weights file (``.keras``, ``.pt``/``.pth``) whose values
+    replace the initialisation; its architecture must match ``layers``.
+    """
+
+    input: InputSpec = field(default_factory=InputSpec)
+    layers: tuple[LayerSpec, ...] = (LayerSpec(),)
+    init: InitSpec = field(default_factory=InitSpec)
+    weights: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        self.validate()
+
+    def validate(self) -> None:
+        if not isinstance(self.input, InputSpec):
+            raise SpecError("input: must be an InputSpec")
+        if not isinstance(self.init, InitSpec):
+            raise SpecError("init: must be an InitSpec")
+        self.input.validate()
+        self.init.validate()
+        if not self.layers:
+            raise SpecError("layers: the stack is empty; add at least one [[layers]] table (SimpleRNN or GRU)")
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, LayerSpec):
+                raise SpecError(f"layers[{i}]: must be a LayerSpec")
+            layer.validate(f"layers[{i}]")
+            if i < len(self.layers) - 1 and layer.return_sequences is False:
+                raise SpecError(
+                    f"layers[{i}].return_sequences: layer {i + 1} feeds layer {i + 2}, so it must return "
+                    "sequences (set it to true or leave it out)"
+                )
+        if self.weights is not None and (not isinstance(self.weights, str) or not self.weights):
+            raise SpecError("weights: must be the path of a .keras, .pt or .pth file")
+
+    def returns_sequences(self, index: int) -> bool:
+        """Whether layer ``index`` (0-based) outputs its whole sequence or only its last state."""
+        explicit = self.layers[index].return_sequences
+        return explicit if explicit is not None else index < len(self.layers) - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict with every default made explicit, ready for TOML or JSON."""
+        data: dict[str, Any] = {
+            "input": {k: v for k, v in asdict(self.input).items() if v is not None},
+            "init": asdict(self.init),
+            "layers": [
+                {"type": layer.type, "units": layer.units, "bidirectional": layer.bidirectional,
+                 "return_sequences": self.returns_sequences(i)}
+                for i, layer in enumerate(self.layers)
+            ],
+        }
+        if self.weights is not None:
+            data["weights"] = self.weights
+        return data
+
+    def to_toml(self) -> str:
+        return _dump_toml(self.to_dict())
+
+
+_FIELDS = {
+    "input": {f for f in InputSpec.__dataclass_fields__},
+    "init": {f for f in InitSpec.__dataclass_fields__},
+    "layers": {f for f in LayerSpec.__dataclass_fields__},
+}
+
+
+def _check_keys(table: Any, section: str, where: str) -> Mapping[str, Any]:
+    if not isinstance(table, Mapping):
+        raise SpecError(f"{where}: must be a table, got {type(table).__name__}")
+    unknown = sorted(set(table) - _FIELDS[section])
+    if unknown:
+        raise SpecError(f"{where}: unknown field {unknown[0]!r}; allowed: {', '.join(sorted(_FIELDS[section]))}")
+    return table
+
+
+def spec_from_dict(data: Any, base_dir: Path | None = None) -> ModelSpec:
+    """Build and validate a spec from parsed TOML/JSON.
+
+    Relative ``input.path`` and ``weights`` paths are resolved against ``base_dir`` (the spec file's
+    folder), so a spec can travel with its data.
+    """
+    if not isinstance(data, Mapping):
+        raise SpecError("the top level must be a table with [input] and [[layers]]")
+    unknown = sorted(set(data) - {"input", "init", "layers", "weights"})
+    if unknown:
+        raise SpecError(f"unknown section {unknown[0]!r}; allowed: input, init, layers, weights")
+    if "input" not in data:
+        raise SpecError("[input]: missing; it needs at least timesteps and features")
+    input_table = dict(_check_keys(data["input"], "input", "input"))
+    input_table.setdefault("timesteps", None)
+    input_table.setdefault("features", None)
+    init_table = _check_keys(data.get("init", {}), "init", "init")
+    layers_data = data.get("layers", [])
+    if not isinstance(layers_data, list):
+        raise SpecError("layers: must be an array of tables ([[layers]])")
+    layers = []
+    for i, table in enumerate(layers_data):
+        table = _check_keys(table, "layers", f"layers[{i}]")
+        if "type" not in table or "units" not in table:
+            raise SpecError(f"layers[{i}]: needs type ({', '.join(LAYER_TYPES)}) and units")
+        layers.append(LayerSpec(**table))
+    weights = data.get("weights")
+    if base_dir is not None:
+        if isinstance(input_table.get("path"), str) and input_table["path"]:
+            input_table["path"] = str((base_dir / input_table["path"]).resolve())
+        if isinstance(weights, str) and weights:
+            weights = str((base_dir / weights).resolve())
+    return ModelSpec(input=InputSpec(**input_table), layers=tuple(layers), init=InitSpec(**init_table),
+                     weights=weights)
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read a spec from a ``.toml`` or ``.json`` file; errors name the file."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a text file (expected TOML or JSON in UTF-8)") from None
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            data = tomllib.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be a model spec") from None
+    try:
+        return spec_from_dict(data, base_dir=path.parent)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be a model spec") from None
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def _dump_toml(data: Mapping[str, Any]) -> str:
+    lines = []
+    if "weights" in data:
+        lines += [f"weights = {_toml_value(data['weights'])}", ""]
+    for section in ("input", "init"):
+        lines.append(f"[{section}]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in data[section].items()]
+        lines.append("")
+    for layer in data["layers"]:
+        lines.append("[[layers]]")
+        lines += [f"{key} = {_toml_value(value)}" for key, value in layer.items()]
+        lines.append("")
+    return "\n".join(lines)

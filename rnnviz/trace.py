@@ -1,0 +1,145 @@
+"""Trace: every recorded state of a run, in preallocated float32 arrays, and its statistics.
+
+Arrays are indexed in input-time order for both directions (row ``t`` of a backward direction is the
+state after it has read inputs ``T-1 … t``), as Keras and torch align them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from rnnviz.errors import RnnvizError
+from rnnviz.spec import ModelSpec
+from rnnviz.summary import Summary, summary
+
+SATURATION_THRESHOLD = 0.95
+
+
+def trace_bytes(spec: ModelSpec) -> int:
+    """Bytes the recorded states of ``spec`` will take (hidden states plus GRU gates)."""
+    steps = spec.input.timesteps or 0
+    per_step = sum(len(l.directions) * l.units * (1 + len(l.gates)) for l in spec.layers)
+    return 4 * steps * (per_step + (spec.input.features or 0))
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(spec: ModelSpec) -> None:
+    """Refuse, before allocating anything, a run whose states would not fit in memory.
+
+    The engine briefly holds about as much again on the compute device, so the states may use at most
+    half of the memory available now.
+    """
+    need = trace_bytes(spec)
+    available = _available_memory()
+    if available is not None and 2 * need > available:
+        raise RnnvizError(
+            f"model too large: recording every state needs about {need / 2**30:.1f} GiB, and only "
+            f"{available / 2**30:.1f} GiB of memory is available; use fewer timesteps, layers or units"
+        )
+
+
+def saturation_stats(hidden: np.ndarray, threshold: float = SATURATION_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+    """Per timestep: the fraction of units with ``|h| >= threshold`` and the mean tanh gain ``1 - h²``.
+
+    The gain is the derivative of tanh at the state: near 0 the unit has saturated and passes almost
+    no gradient.
+    """
+    saturated = (np.abs(hidden) >= np.float32(threshold)).mean(axis=-1, dtype=np.float32)
+    gain = (np.float32(1) - hidden * hidden).mean(axis=-1, dtype=np.float32)
+    return saturated.astype(np.float32), gain.astype(np.float32)
+
+
+@dataclass
+class Trace:
+    """The states of one run. Layers count from 1 in the public accessors, as in the exported files."""
+
+    spec: ModelSpec
+    inputs: np.ndarray
+    names: list[str]
+    model_name: str = "sequential"
+    device: str = "cpu"
+    _hidden: list[dict[str, np.ndarray]] = field(default_factory=list, repr=False)
+    _gates: list[dict[str, dict[str, np.ndarray]]] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def allocate(cls, spec: ModelSpec, inputs: np.ndarray, names: list[str], model_name: str = "sequential",
+                 device: str = "cpu") -> Trace:
+        check_memory(spec)
+        steps = spec.input.timesteps
+        hidden, gates = [], []
+        for layer in spec.layers:
+            hidden.append({d: np.zeros((steps, layer.units), np.float32) for d in layer.directions})
+            gates.append({d: {g: np.zeros((steps, layer.units), np.float32) for g in layer.gates}
+                          for d in layer.directions})
+        return cls(spec, inputs, names, model_name, device, hidden, gates)
+
+    @property
+    def timesteps(self) -> int:
+        return self.inputs.shape[0]
+
+    def _check(self, layer: int, direction: str) -> int:
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) or not 1 <= layer <= len(self._hidden):
+            raise IndexError(f"layer must be 1 … {len(self._hidden)} (layers count from 1), got {layer!r}")
+        if direction not in self._hidden[layer - 1]:
+            raise KeyError(f"layer {layer} has directions {', '.join(self._hidden[layer - 1])}; got {direction!r}")
+        return layer - 1
+
+    def hidden(self, layer: int, direction: str = "forward") -> np.ndarray:
+        """Hidden states of ``layer`` (from 1) in ``direction``: (timesteps, units) float32."""
+        return self._hidden[self._check(layer, direction)][direction]
+
+    def gates(self, layer: int, direction: str = "forward") -> dict[str, np.ndarray]:
+        """GRU gates ``z``, ``r`` and candidate ``hh`` per timestep; empty for SimpleRNN."""
+        return self._gates[self._check(layer, direction)][direction]
+
+    def output(self, layer: int) -> np.ndarray:
+        """What the Keras layer returns: directions concatenated, the whole sequence or the last state."""
+        index = self._check(layer, "forward")
+        parts = [self._hidden[index][d] for d in self.spec.layers[index].directions]
+        if self.spec.returns_sequences(index):
+            return np.concatenate(parts, axis=-1)
+        last = [parts[0][-1]] + [p[0] for p in parts[1:]]  # backward's final state sits at t = 0
+        return np.concatenate(last, axis=-1)
+
+    def streams(self) -> Iterator[tuple[int, str, np.ndarray]]:
+        """(layer from 1, direction, hidden states) for every layer and direction, in stack order."""
+        for i, per_direction in enumerate(self._hidden, start=1):
+            for direction, states in per_direction.items():
+                yield i, direction, states
+
+    def saturation(self, threshold: float = SATURATION_THRESHOLD) -> list[tuple[int, str, np.ndarray, np.ndarray]]:
+        """(layer, direction, saturated fraction per t, mean tanh gain per t) for every stream."""
+        return [(i, d, *saturation_stats(h, threshold)) for i, d, h in self.streams()]
+
+    def summary(self) -> Summary:
+        return summary(self.spec, self.names, self.model_name)
+
+    def to_csv(self, out_dir: str | Path, tidy: bool = False) -> list[Path]:
+        """Write the CSV export (see the README) into ``out_dir``; returns the files written."""
+        from rnnviz.export import write_csv
+
+        return write_csv(self, Path(out_dir), tidy=tidy)
+
+    def to_npz(self, out_dir: str | Path) -> list[Path]:
+        """Write the same arrays into ``out_dir/hidden_states.npz`` (plus spec and summary)."""
+        from rnnviz.export import write_npz
+
+        return write_npz(self, Path(out_dir))

@@ -1,0 +1,147 @@
+"""torch ``state_dict`` files: find the RNN/GRU tensors under any prefix, and write them back.
+
+Files are opened with ``torch.load(weights_only=True)``: a pickle that would run code is refused,
+never executed.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from rnnviz.engine.cells import LayerWeights, from_torch, to_torch
+from rnnviz.errors import RnnvizError, WeightsError
+from rnnviz.model import Model
+from rnnviz.spec import ModelSpec
+from rnnviz.weights.common import as_float32, assemble, check_size
+
+_KEY = re.compile(r"^(?P<prefix>.*?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(?P<layer>\d+)"
+                  r"(?P<reverse>_reverse)?$")
+_GATES = {1: "SimpleRNN", 3: "GRU"}
+
+
+def _read(path: Path) -> Mapping[str, Any]:
+    import torch
+
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise WeightsError(f"{path}: refused: unpickling this file would run code or build arbitrary Python "
+                           "objects; save weights with torch.save(module.state_dict(), path)") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, TypeError,
+            AttributeError, IndexError, MemoryError, UnicodeDecodeError, OverflowError) as exc:
+        detail = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise WeightsError(f"{path}: not a readable torch file ({detail})") from None
+    if isinstance(obj, Mapping):
+        for key in ("state_dict", "model_state_dict", "model"):
+            if isinstance(obj.get(key), Mapping):
+                return obj[key]
+        return obj
+    raise WeightsError(f"{path}: holds a {type(obj).__name__}, expected a state_dict (a mapping of names to tensors)")
+
+
+def load_state_dict(path: Path) -> Model:
+    """The recurrent stack of a torch ``state_dict``: nn.RNN (tanh) or nn.GRU modules in key order.
+
+    Several modules (``encoder.``, ``layers.0.`` …) are stacked in the order they appear; other tensors
+    (a Linear head, embeddings) are ignored. SimpleRNN's two torch biases are added into one.
+    """
+    import torch
+
+    check_size(path)
+    state = _read(path)
+    groups: OrderedDict[str, dict[tuple[int, bool], dict[str, Any]]] = OrderedDict()
+    for key, value in state.items():
+        match = _KEY.match(key) if isinstance(key, str) else None
+        if match is None:
+            continue
+        if match["kind"] == "weight_hr":
+            raise WeightsError(f"{path}: {key} belongs to an LSTM with projections; rnnviz supports SimpleRNN and GRU")
+        if not isinstance(value, torch.Tensor):
+            raise WeightsError(f"{path}: {key} is not a tensor")
+        slot = groups.setdefault(match["prefix"], {}).setdefault((int(match["layer"]), bool(match["reverse"])), {})
+        slot[match["kind"]] = value.detach().to(torch.float32).numpy() if value.is_floating_point() else value.numpy()
+    if not groups:
+        raise WeightsError(f"{path}: no recurrent weights found (expected keys like weight_ih_l0 and weight_hh_l0 "
+                           "of a torch nn.RNN or nn.GRU)")
+    layers: list[tuple[str, LayerWeights, bool]] = []
+    for prefix, slots in groups.items():
+        depth = max(layer for layer, _ in slots) + 1
+        bidirectional = any(reverse for _, reverse in slots)
+        for k in range(depth):
+            cells = []
+            layer_type = None
+            for reverse in (False, True) if bidirectional else (False,):
+                name = f"{prefix}*_l{k}{'_reverse' if reverse else ''}"
+                tensors = slots.get((k, reverse), {})
+                if "weight_ih" not in tensors or "weight_hh" not in tensors:
+                    raise WeightsError(f"{path}: {name.replace('*', 'weight_ih')} or "
+                                       f"{name.replace('*', 'weight_hh')} is missing")
+                w_hh = as_float32(tensors["weight_hh"], f"{path}: {name.replace('*', 'weight_hh')}")
+                if w_hh.ndim != 2 or w_hh.shape[1] == 0 or w_hh.shape[0] % w_hh.shape[1]:
+                    raise WeightsError(f"{path}: {name.replace('*', 'weight_hh')} has shape {w_hh.shape}, "
+                                       "expected (gates × units, units)")
+                units, gates = w_hh.shape[1], w_hh.shape[0] // w_hh.shape[1]
+                if gates == 4:
+                    raise WeightsError(f"{path}: {prefix or 'the model'} is an LSTM (weight_hh has 4 × units rows); "
+                                       "rnnviz supports SimpleRNN and GRU")
+                if gates not in _GATES:
+                    raise WeightsError(f"{path}: {name.replace('*', 'weight_hh')} has {gates} × units rows; expected "
+                                       "1 (nn.RNN) or 3 (nn.GRU)")
+                layer_type = _GATES[gates]
+                w_ih = as_float32(tensors["weight_ih"], f"{path}: {name.replace('*', 'weight_ih')}")
+                if w_ih.ndim != 2 or w_ih.shape[0] != gates * units:
+                    raise WeightsError(f"{path}: {name.replace('*', 'weight_ih')} has shape {w_ih.shape}, expected "
+                                       f"({gates * units}, input features)")
+                biases = {b: as_float32(tensors[b], f"{path}: {name.replace('*', b)}", (gates * units,))
+                          if b in tensors else None for b in ("bias_ih", "bias_hh")}
+                cells.append(from_torch(layer_type, w_ih, w_hh, biases["bias_ih"], biases["bias_hh"]))
+            if len({c.type for c in cells}) != 1:
+                raise WeightsError(f"{path}: the two directions of {prefix}layer {k} are of different types")
+            layers.append((layer_type, tuple(cells), True))  # torch modules return every step
+    features = layers[0][1][0].input_dim
+    return assemble(path, layers, timesteps=None, features=features)
+
+
+def state_dict_arrays(spec: ModelSpec, weights: Sequence[LayerWeights]) -> dict[str, Any]:
+    """Key → array in torch's layout. A uniform stack (same type, units and directions in every layer)
+    uses ``nn.GRU``/``nn.RNN``'s own keys, loadable with ``module.load_state_dict``; a mixed stack
+    prefixes each layer as a ``ModuleList`` would (``layers.0.weight_ih_l0``)."""
+    uniform = len({(l.type, l.units, l.bidirectional) for l in spec.layers}) == 1
+    out: dict[str, Any] = {}
+    for i, cells in enumerate(weights):
+        prefix, k = ("", i) if uniform else (f"layers.{i}.", 0)
+        for cell, suffix in zip(cells, ("", "_reverse")):
+            for name, value in to_torch(cell).items():
+                out[f"{prefix}{name}_l{k}{suffix}"] = value
+    return out
+
+
+def save_state_dict(spec: ModelSpec, weights: Sequence[LayerWeights], path: str | Path) -> Path:
+    """Write the weights with ``torch.save`` to a temporary name, then move it into place."""
+    import torch
+
+    path = Path(path)
+    tensors = {k: torch.from_numpy(v.copy()) for k, v in state_dict_arrays(spec, weights).items()}
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise RnnvizError(f"{path}: cannot write weights ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            torch.save(tensors, fh)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise RnnvizError(f"{path}: cannot write weights ({exc.strerror or exc})") from None
+        raise
+    return path
