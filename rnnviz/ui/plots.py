@@ -1,0 +1,106 @@
+"""The panels below the heatmaps: one unit's trace over time, and saturation over time."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from rnnviz.ui.run_data import RunData, Stream
+
+MARKED_STEPS = 60  # shorter series get a dot per timestep, so a single step is visible
+_PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207),
+            (140, 86, 75), (227, 119, 194)]
+
+
+def _revealed(stream: Stream, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """x and y of the revealed part of a per-timestep series."""
+    rows = stream.revealed_slice()
+    x = np.arange(values.shape[0], dtype=np.float32)[rows]
+    return x, values[rows]
+
+
+class UnitTracePlot(pg.PlotWidget):
+    """h of the clicked unit over time; for a GRU also its update gate z and reset gate r."""
+
+    def __init__(self) -> None:
+        super().__init__(background="w")
+        self.setLabel("bottom", "time step t")
+        self.setYRange(-1.05, 1.05)
+        self.legend = self.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextSize="8pt")
+        self.setTitle("Click a heatmap row to follow a unit", size="9pt", color="#202020")
+        self.selection: tuple[Stream, int] | None = None
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.version = -1
+
+    def select(self, stream: Stream, unit: int) -> None:
+        self.selection = (stream, unit)
+        self.clear()
+        self.legend.clear()
+        self.setTitle(f"{stream.title} · unit {unit}", size="9pt", color="#202020")
+        self.curves = {"h": self.plot(pen=pg.mkPen((20, 20, 20), width=2), name="h", symbol="o", symbolSize=4,
+                                      symbolBrush=(20, 20, 20))}
+        styles = {"z": (214, 39, 40), "r": (44, 160, 44)}
+        for gate, color in styles.items():
+            if gate in stream.gates:
+                self.curves[gate] = self.plot(pen=pg.mkPen(color, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine),
+                                              name=f"{gate} gate")
+        self.setXRange(0, max(stream.hidden.shape[0] - 1, 1))
+        self.version = -1
+        self.refresh()
+
+    def refresh(self) -> None:
+        if self.selection is None:
+            return
+        stream, unit = self.selection
+        if stream.version == self.version:
+            return
+        self.version = stream.version
+        self.curves["h"].setData(*_revealed(stream, stream.hidden[:, unit]))
+        for gate in ("z", "r"):
+            if gate in self.curves:
+                self.curves[gate].setData(*_revealed(stream, stream.gates[gate][:, unit]))
+
+
+class SaturationPlots(QWidget):
+    """Per stream, over time: the fraction of saturated units and the mean tanh gain 1 - h²."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.fraction = pg.PlotWidget(background="w", title="saturated fraction |h| ≥ thr.")
+        self.gain = pg.PlotWidget(background="w", title="mean tanh gain 1−h²")
+        for plot in (self.fraction, self.gain):
+            plot.setLabel("bottom", "time step t")
+            plot.setYRange(0, 1.02)
+            plot.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextSize="7pt", colCount=2)
+            layout.addWidget(plot)
+        self.fraction.setXLink(self.gain)
+        self.lines: list[tuple[Stream, pg.PlotDataItem, pg.PlotDataItem]] = []
+        self.versions: list[int] = []
+
+    def show_run(self, run: RunData) -> None:
+        for plot in (self.fraction, self.gain):
+            plot.clear()
+            plot.getPlotItem().legend.clear()
+        self.lines = []
+        for i, stream in enumerate(run.streams):
+            color = _PALETTE[i % len(_PALETTE)]
+            style = pg.QtCore.Qt.PenStyle.SolidLine if stream.direction == "forward" else pg.QtCore.Qt.PenStyle.DashLine
+            name = f"L{stream.layer + 1} {stream.direction}"
+            pen = pg.mkPen(color, width=1.5, style=style)
+            marks = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} \
+                if run.timesteps <= MARKED_STEPS else {}
+            self.lines.append((stream, self.fraction.plot(pen=pen, name=name, **marks),
+                               self.gain.plot(pen=pen, name=name, **marks)))
+        self.versions = [-1] * len(self.lines)
+        self.fraction.setXRange(0, max(run.timesteps - 1, 1))
+        self.refresh()
+
+    def refresh(self) -> None:
+        for i, (stream, fraction, gain) in enumerate(self.lines):
+            if self.versions[i] != stream.version:
+                self.versions[i] = stream.version
+                fraction.setData(*_revealed(stream, stream.saturated))
+                gain.setData(*_revealed(stream, stream.gain))

@@ -1,0 +1,109 @@
+"""What the views show of the run in progress: per stream, the states received so far and how much of
+them playback has revealed. Plain numpy, filled from the worker's blocks in the GUI thread.
+
+A *stream* is one direction of one layer. Playback runs over *sweep steps* ``0 … layers × T``: at
+sweep step ``s`` layer ``l`` (0-based) has advanced ``clamp(s - l·T, 0, T)`` timesteps in each of its
+directions, forward from ``t = 0`` and backward from ``t = T-1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rnnviz.engine.stepper import Block
+from rnnviz.spec import ModelSpec
+from rnnviz.trace import SATURATION_THRESHOLD, saturation_stats
+
+
+@dataclass
+class Stream:
+    layer: int  # 0-based
+    direction: str
+    layer_type: str
+    units: int
+    hidden: np.ndarray  # (T, units), NaN where not yet computed
+    gates: dict[str, np.ndarray]
+    saturated: np.ndarray  # (T,) fraction of units with |h| >= threshold
+    gain: np.ndarray  # (T,) mean of 1 - h²
+    revealed: int = 0  # timesteps shown so far (in this direction's own order)
+    version: int = 0  # bumped whenever what the views should show changes
+
+    @property
+    def title(self) -> str:
+        return f"Layer {self.layer + 1} · {self.layer_type}({self.units}) · {self.direction}"
+
+    def revealed_slice(self, count: int | None = None) -> slice:
+        """Input-time rows covered by the first ``count`` (default: revealed) steps of this direction."""
+        steps = self.hidden.shape[0]
+        count = self.revealed if count is None else count
+        return slice(0, count) if self.direction == "forward" else slice(steps - count, steps)
+
+
+@dataclass
+class RunData:
+    spec: ModelSpec
+    streams: list[Stream] = field(default_factory=list)
+    computed: int = 0  # sweep steps the worker has finished
+    threshold: float = SATURATION_THRESHOLD
+
+    @classmethod
+    def empty(cls, spec: ModelSpec) -> RunData:
+        steps = spec.input.timesteps
+        streams = []
+        for index, layer in enumerate(spec.layers):
+            for direction in layer.directions:
+                nan = np.full((steps, layer.units), np.nan, np.float32)
+                streams.append(Stream(
+                    layer=index, direction=direction, layer_type=layer.type, units=layer.units, hidden=nan,
+                    gates={g: nan.copy() for g in layer.gates},
+                    saturated=np.full(steps, np.nan, np.float32), gain=np.full(steps, np.nan, np.float32),
+                ))
+        return cls(spec, streams)
+
+    @property
+    def timesteps(self) -> int:
+        return self.spec.input.timesteps
+
+    @property
+    def total(self) -> int:
+        return len(self.spec.layers) * self.timesteps
+
+    def stream(self, layer: int, direction: str) -> Stream:
+        return next(s for s in self.streams if s.layer == layer and s.direction == direction)
+
+    def add(self, block: Block) -> None:
+        """Store a block from the worker (rows are in input-time order)."""
+        stream = self.stream(block.layer, block.direction)
+        rows = slice(block.start, block.stop)
+        stream.hidden[rows] = block.hidden
+        for gate, values in block.gates.items():
+            stream.gates[gate][rows] = values
+        stream.saturated[rows], stream.gain[rows] = saturation_stats(block.hidden, self.threshold)
+        self.computed = max(self.computed, block.done)
+
+    def set_threshold(self, threshold: float) -> None:
+        self.threshold = threshold
+        for stream in self.streams:
+            known = ~np.isnan(stream.saturated)
+            stream.saturated[known], _ = saturation_stats(stream.hidden[known], threshold)
+            stream.version += 1
+
+    def reveal(self, position: int) -> list[Stream]:
+        """Show every stream as of sweep step ``position``; returns the streams whose view changed."""
+        changed = []
+        for stream in self.streams:
+            count = int(min(max(position - stream.layer * self.timesteps, 0), self.timesteps))
+            if count != stream.revealed:
+                stream.revealed = count
+                stream.version += 1
+                changed.append(stream)
+        return changed
+
+    def locate(self, position: int) -> tuple[int, int]:
+        """(layer from 0, timesteps into it) of sweep step ``position``, for the status line."""
+        if self.timesteps == 0:
+            return 0, 0
+        layer = min(position // self.timesteps, len(self.spec.layers) - 1)
+        return layer, position - layer * self.timesteps
