@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
     QLineEdit, QListWidget, QListWidgetItem, QPushButton, QSlider, QSpinBox, QTableWidget, QTableWidgetItem,
@@ -40,6 +40,19 @@ class _StackList(QListWidget):
         order = [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
         if order != sorted(order):
             self.reordered.emit(order)
+
+
+class _AppUndoFirst(QObject):
+    """Lets Ctrl+Z / Ctrl+Shift+Z reach the app's undo stack from a number field, whose own text
+    undo would otherwise swallow them (a value is committed on Enter; its text history is useless)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.ShortcutOverride and (
+                event.matches(QKeySequence.StandardKey.Undo) or event.matches(QKeySequence.StandardKey.Redo)
+                or event.keyCombination().toCombined() == QKeySequence("Ctrl+Shift+Z")[0].toCombined()):
+            event.ignore()
+            return True
+        return False
 
 
 class LayerPanel(QWidget):
@@ -183,6 +196,10 @@ class LayerPanel(QWidget):
         self.init_seed.valueChanged.connect(lambda v: self._edit_init(seed=v))
         self.clear_weights.clicked.connect(self._clear_weights)
         self.device.currentTextChanged.connect(self._device_chosen)
+        self._undo_filter = _AppUndoFirst(self)
+        for spin in (self.units, self.timesteps, self.features, self.input_seed, self.init_seed):
+            spin.installEventFilter(self._undo_filter)
+            spin.lineEdit().installEventFilter(self._undo_filter)
         session.changed.connect(self.sync)
         self.sync()
 

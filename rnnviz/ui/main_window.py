@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
         self.playback.reset(self.run.total)
         if not self.speed_chosen:
             self._set_speed(default_speed(self.run.total))
-        self.playback.playing = self.autoplay
+        self.playback.playing = self.autoplay or self.playback.playing
         self._rate_mark = (time.monotonic(), 0, self._frames)
         self.worker = ComputeWorker(session.model, session.inputs, self.device)
         self.worker.block_ready.connect(self._on_block)
@@ -342,8 +342,6 @@ class MainWindow(QMainWindow):
     # --- playback controls --------------------------------------------------------------------------
     @Slot()
     def toggle_play(self) -> None:
-        if self.run is None:
-            return
         self.playback.toggle()
         self._sync_play_text()
 

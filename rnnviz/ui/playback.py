@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+LOOKAHEAD = 2048  # sweep steps the worker may compute ahead of a paused cursor
 SPEEDS: tuple[int | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, None)  # steps per second; None: max
 
 
@@ -39,8 +40,9 @@ class Playback:
 
     @property
     def needs_compute(self) -> bool:
-        """Whether the worker should run: playing, or the cursor is past what was computed."""
-        return self.computed < self.total and (self.playing or self.step > self.computed)
+        """Whether the worker should run: while playing, or while paused until it is LOOKAHEAD steps
+        ahead of the cursor (a small model is then computed whole, a huge one waits for the user)."""
+        return self.computed < self.total and (self.playing or self.computed < self.step + LOOKAHEAD)
 
     def advance(self, seconds: float) -> int:
         """Move the cursor by ``seconds`` of playing time; stop at the end."""

@@ -81,6 +81,7 @@ class RunData:
         for gate, values in block.gates.items():
             stream.gates[gate][rows] = values
         stream.saturated[rows], stream.gain[rows] = saturation_stats(block.hidden, self.threshold)
+        stream.version += 1  # rows may already be revealed: playback can reach a step before its last block
         self.computed = max(self.computed, block.done)
 
     def set_threshold(self, threshold: float) -> None:

@@ -1,0 +1,256 @@
+"""The desktop app driven like a user: widgets, keys, playback, files."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QColor
+
+import rnnviz
+from rnnviz.spec import InputSpec, LayerSpec, ModelSpec
+from tests.ui.conftest import play_to_end, wait_computed
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def set_spin(qtbot, spin, value: int) -> None:
+    """Type a value into a spin box and confirm with Enter, as a user does."""
+    spin.setFocus()
+    spin.selectAll()
+    qtbot.keyClicks(spin, str(value))
+    qtbot.keyClick(spin, Qt.Key.Key_Return)
+
+
+def click(qtbot, widget) -> None:
+    """Click a button or check box where its label is (a wide check box only reacts there)."""
+    qtbot.mouseClick(widget, Qt.MouseButton.LeftButton, pos=QPoint(10, widget.height() // 2))
+
+
+def assert_heatmaps_equal_headless(window) -> None:
+    trace = rnnviz.run(window.session.model.spec, device="cpu")
+    for stream in window.run.streams:
+        shown = window.heatmaps.image_data(stream.layer, stream.direction)
+        expected = trace.hidden(stream.layer + 1, stream.direction).T
+        assert shown.shape == expected.shape
+        assert np.array_equal(shown, expected), f"{stream.title} differs from the headless run"
+
+
+def test_build_bidirectional_gru_stack_with_widgets_and_play_to_end(qtbot, make_window):
+    window = make_window(autoplay=False)
+    panel = window.panel
+    # layer 1: turn the demo's SimpleRNN(8) into a bidirectional GRU(6)
+    panel.stack.setCurrentRow(0)
+    qtbot.keyClicks(panel.layer_type, "G")
+    assert window.session.draft.layers[0].type == "GRU"
+    set_spin(qtbot, panel.units, 6)
+    click(qtbot, panel.bidirectional)
+    # layer 2: add a GRU on top, also bidirectional, 4 units
+    click(qtbot, panel.add_gru)
+    assert panel.stack.currentRow() == 1
+    set_spin(qtbot, panel.units, 4)
+    click(qtbot, panel.bidirectional)
+    # input: 70 timesteps (more than one engine block), 3 features
+    set_spin(qtbot, panel.timesteps, 70)
+    set_spin(qtbot, panel.features, 3)
+    layers = window.session.draft.layers
+    assert [(l.type, l.units, l.bidirectional, l.return_sequences) for l in layers] == [
+        ("GRU", 6, True, True), ("GRU", 4, True, False)]
+    assert window.session.valid
+    assert [r.params for r in window.session.summary.rows] == [2 * 3 * (3 * 6 + 36 + 12), 2 * 3 * (12 * 4 + 16 + 8)]
+    assert panel.table.item(1, 1).text() == "(None, 8)"
+    qtbot.waitUntil(lambda: window.run is not None and window.run.timesteps == 70 and window.worker is not None)
+    window.speed.setCurrentIndex(window.speed.count() - 1)
+    window._speed_chosen(window.speed.count() - 1)
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    play_to_end(qtbot, window)
+    assert [s.title for s in window.run.streams] == [
+        "Layer 1 · GRU(6) · forward", "Layer 1 · GRU(6) · backward", "Layer 2 · GRU(4) · forward",
+        "Layer 2 · GRU(4) · backward"]
+    assert_heatmaps_equal_headless(window)
+
+
+def test_pause_step_resume(qtbot, make_window, small_spec):
+    window = make_window(small_spec, autoplay=False)
+    wait_computed(qtbot, window)
+    assert window.playback.step == 0
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: window.run.streams[0].revealed == 2)
+    shown = window.heatmaps.image_data(0, "forward")
+    assert not np.isnan(shown[:, :2]).any() and np.isnan(shown[:, 2:]).all()
+    window._set_speed(2)
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # resume
+    assert window.playback.playing and window.play_action.text() == "Pause"
+    qtbot.waitUntil(lambda: window.run.streams[0].revealed >= 3)
+    qtbot.keyClick(window, Qt.Key.Key_Space)  # pause
+    paused_at = window.run.streams[0].revealed
+    assert not window.playback.playing and window.play_action.text() == "Play"
+    qtbot.wait(300)
+    assert window.run.streams[0].revealed == paused_at
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    play_to_end(qtbot, window)
+    assert_heatmaps_equal_headless(window)
+
+
+def test_scrubber_moves_every_cursor(qtbot, make_window):
+    spec = ModelSpec(InputSpec(timesteps=20, features=2), [LayerSpec("GRU", 3, bidirectional=True)])
+    window = make_window(spec)
+    play_to_end(qtbot, window)
+    window.scrubber.setValue(5)
+    qtbot.waitUntil(lambda: window.run.streams[0].revealed == 5)
+    forward, backward = window.heatmaps.plots
+    assert forward.cursor.value() == pytest.approx(4.5) and backward.cursor.value() == pytest.approx(14.5)
+    assert np.isnan(window.heatmaps.image_data(0, "backward")[:, :15]).all()
+
+
+def test_edit_mid_run_restarts_cleanly(qtbot, make_window):
+    spec = ModelSpec(InputSpec(timesteps=3000, features=8), [LayerSpec("GRU", 64, True)] * 2)
+    window = make_window(spec, autoplay=True)
+    window._set_speed(None)
+    qtbot.waitUntil(lambda: window.run is not None and window.run.computed > 0, timeout=20_000)
+    first = window.worker
+    with qtbot.waitSignal(first.finished, timeout=10_000):  # the old run stops within a block
+        set_spin(qtbot, window.panel.units, 5)
+    assert first.cancelled
+    qtbot.waitUntil(lambda: window.worker is not None and window.worker is not first, timeout=5_000)
+    qtbot.waitUntil(lambda: first not in window.retired)  # and is released
+    play_to_end(qtbot, window, timeout=60_000)
+    assert window.run.streams[0].units == 5
+    assert_heatmaps_equal_headless(window)
+
+
+def test_undo_redo_every_edit(qtbot, make_window):
+    window = make_window()
+    panel = window.panel
+    original = window.session.draft
+    click(qtbot, panel.add_rnn)
+    set_spin(qtbot, panel.units, 12)
+    click(qtbot, panel.bidirectional)
+    edited = window.session.draft
+    assert len(edited.layers) == 2 and edited.layers[1].units == 12 and edited.layers[1].bidirectional
+    for _ in range(3):
+        qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.draft == original
+    assert panel.stack.count() == 1
+    for _ in range(3):
+        qtbot.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.session.draft == edited
+    assert panel.stack.count() == 2
+
+
+def test_reorder_and_remove_keep_stack_valid(qtbot, make_window):
+    window = make_window()
+    panel = window.panel
+    click(qtbot, panel.add_gru)
+    assert [l.type for l in window.session.draft.layers] == ["SimpleRNN", "GRU"]
+    click(qtbot, panel.move_up)
+    layers = window.session.draft.layers
+    assert [l.type for l in layers] == ["GRU", "SimpleRNN"]
+    assert [l.return_sequences for l in layers] == [True, False]
+    panel.stack.setCurrentRow(1)
+    click(qtbot, panel.remove)
+    assert [(l.type, l.return_sequences) for l in window.session.draft.layers] == [("GRU", False)]
+    assert window.session.valid
+
+
+def test_invalid_stack_is_explained_and_run_disabled(qtbot, make_window):
+    window = make_window()
+    panel = window.panel
+    click(qtbot, panel.add_gru)
+    panel.stack.setCurrentRow(0)
+    click(qtbot, panel.return_sequences)  # a middle layer stops returning sequences
+    assert not window.session.valid
+    assert "return sequences" in panel.problem.text() and panel.problem.isVisible()
+    qtbot.waitUntil(lambda: not window.play_action.isEnabled())
+    panel.stack.setCurrentRow(1)
+    click(qtbot, panel.remove)
+    qtbot.waitUntil(lambda: window.play_action.isEnabled())
+    assert not panel.problem.isVisible()
+
+
+def test_export_from_gui_equals_headless_export(qtbot, make_window, tmp_path, small_spec):
+    window = make_window(small_spec)
+    wait_computed(qtbot, window)
+    assert window.export_states(tmp_path / "gui")
+    spec_file = tmp_path / "model.toml"
+    assert window.save_spec(spec_file)
+    cli = subprocess.run([sys.executable, str(ROOT / "main.py"), "run", str(spec_file), "--out", str(tmp_path / "cli"),
+                          "--device", "cpu"], capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 0, cli.stderr
+    gui_files = sorted(p.name for p in (tmp_path / "gui").iterdir())
+    assert gui_files == sorted(p.name for p in (tmp_path / "cli").iterdir())
+    assert "layer1_forward.csv" in gui_files
+    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "gui", tmp_path / "cli", gui_files, shallow=False)
+    assert mismatch == [] and errors == []
+
+
+def test_open_files_and_errors_in_window(qtbot, make_window, data_dir, tmp_path):
+    window = make_window()
+    assert window.open_file(data_dir / "keras_bidir_gru_stack.keras")
+    assert [l.units for l in window.session.draft.layers] == [6, 4, 5]
+    assert window.session.summary.rows[0].name == "bi_encoder"
+    assert window.open_file(data_dir / "keras_bidir_gru_stack_input.npy")
+    wait_computed(qtbot, window)
+    expected = np.load(data_dir / "keras_bidir_gru_stack_states.npz")
+    np.testing.assert_allclose(window.trace.hidden(1, "backward"), expected["layer1_backward"], atol=1e-6)
+    bad = tmp_path / "broken.toml"
+    bad.write_text("[input\n")
+    assert not window.open_file(bad)
+    assert "broken.toml" in window.status_message.text()
+    assert not window.open_file(data_dir / "torch_malicious.pt")
+    assert "refused" in window.status_message.text()
+    assert window.recent_files()[0].endswith("keras_bidir_gru_stack_input.npy")
+
+
+def test_worker_error_is_shown_and_app_keeps_working(qtbot, make_window, small_spec):
+    window = make_window(small_spec)
+    wait_computed(qtbot, window)
+    window._set_device("cuda")  # not present on a CPU machine: the worker reports it
+    if "cuda" in window.panel.device.currentText():
+        pytest.skip("this machine has CUDA")
+    qtbot.waitUntil(lambda: "run failed" in window.status_message.text(), timeout=10_000)
+    assert "cuda" in window.status_message.text()
+    window._set_device("cpu")
+    wait_computed(qtbot, window)
+
+
+def test_close_during_run_is_prompt(qtbot, make_window):
+    spec = ModelSpec(InputSpec(timesteps=20000, features=16), [LayerSpec("GRU", 128, True)] * 3)
+    window = make_window(spec, autoplay=True)
+    window._set_speed(None)
+    qtbot.waitUntil(lambda: window.run is not None and window.run.computed > 0, timeout=20_000)
+    worker = window.worker
+    assert worker.isRunning()
+    window.close()
+    assert worker.isFinished() and worker.cancelled
+
+
+def test_window_grab_is_not_blank_and_shows_colour_bar(qtbot, make_window, tmp_path):
+    window = make_window(ModelSpec(), autoplay=True)
+    play_to_end(qtbot, window)
+    path = tmp_path / "shot.png"
+    assert window.export_image(path) and path.stat().st_size > 1000
+    image = window.grab().toImage()
+    colours = {image.pixelColor(x, y).rgb() for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+    assert len(colours) > 20
+    bar = window.heatmaps.bar_view.grab().toImage()
+    bar_colours = {QColor(bar.pixel(x, y)).name() for x in range(bar.width()) for y in range(bar.height())}
+    assert "#ffd600" in bar_colours or any(c.startswith("#ff") and c[3:5] in ("d5", "d6", "d7") for c in bar_colours)
+    heat = window.heatmaps.image_data(0, "forward")
+    assert not np.isnan(heat).any() and (np.abs(heat) >= 0.95).mean() > 0.5  # the tutorial demo saturates
+
+
+def test_no_display_prints_one_line_and_exits_2():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, str(ROOT / "main.py")], capture_output=True, text=True, env=env,
+                            cwd=ROOT, timeout=60)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "no display" in result.stderr
+    assert "run" in result.stderr
