@@ -17,6 +17,8 @@ from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QToolTip, QWidget
 from rnnviz.ui.run_data import RunData, Stream
 
 PLOT_HEIGHT = 150
+MAX_COLUMNS = 1200  # beyond this many time steps (or MAX_ROWS units) a heatmap shows groups of cells
+MAX_ROWS = 400
 SATURATED_POSITIVE = (255, 214, 0)
 SATURATED_NEGATIVE = (0, 229, 255)
 
@@ -35,35 +37,82 @@ def state_colormap(threshold: float | None) -> pg.ColorMap:
     return pg.ColorMap((positions + 1) / 2, colors)
 
 
+def maxabs_reduce(values: np.ndarray, factor: int, axis: int) -> np.ndarray:
+    """Reduce groups of ``factor`` entries along ``axis`` to the entry of largest magnitude (sign kept).
+
+    Unlike a mean, this keeps a saturated state visible however far a long run is zoomed out.
+    """
+    if factor == 1:
+        return values
+    values = np.moveaxis(values, axis, 0)
+    groups = -(-values.shape[0] // factor)
+    padded = np.zeros((groups * factor, *values.shape[1:]), values.dtype)
+    padded[:values.shape[0]] = values
+    grouped = padded.reshape(groups, factor, *values.shape[1:])
+    pick = np.abs(grouped).argmax(axis=1)[:, None]
+    return np.moveaxis(np.take_along_axis(grouped, pick, axis=1)[:, 0], 0, axis)
+
+
 class _StreamPlot:
-    """The plot, image and cursor of one stream, and how much of it is drawn."""
+    """The plot, image and cursor of one stream.
+
+    The image is the stream's states, downsampled by largest magnitude to at most MAX_COLUMNS × MAX_ROWS
+    cells, so that a long or wide stream stays cheap to draw; each frame only recomputes the columns
+    whose revealed time steps changed.
+    """
 
     def __init__(self, plot: pg.PlotItem, stream: Stream, steps: int) -> None:
         self.plot = plot
         self.stream = stream
-        self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
-        self.image.setImage(np.full((stream.units, steps), np.nan, np.float32), autoLevels=False, levels=(-1, 1))
+        self.steps = steps
+        self.fx = -(-steps // MAX_COLUMNS)
+        self.fy = -(-stream.units // MAX_ROWS)
+        self.buffer = np.full((-(-stream.units // self.fy), -(-steps // self.fx)), np.nan, np.float32)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setImage(self.buffer, autoLevels=False, levels=(-1, 1))
         self.image.setRect(-0.5, -0.5, steps, stream.units)  # cell (t, unit) centred on its integer ticks
         plot.addItem(self.image)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((30, 30, 30), width=2))
         plot.addItem(self.cursor)
-        self.buffer = np.full((stream.units, steps), np.nan, np.float32)
-        self.version = -1
+        self.shown = 0  # revealed steps drawn into the buffer
+
+    def rebind(self, stream: Stream) -> None:
+        """Show another stream of the same shape (a new run of the same stack): start blank."""
+        self.stream = stream
+        self.buffer[:] = np.nan
+        self.image.setImage(self.buffer, autoLevels=False, levels=(-1, 1))
+        self.cursor.setPos(-0.5 if stream.direction == "forward" else self.steps - 0.5)
+        self.shown = 0
 
     def refresh(self) -> bool:
-        """Show the revealed columns of the stream, if they changed; returns whether they did."""
+        """Draw the columns whose revealed steps changed; returns whether any did."""
         stream = self.stream
-        if stream.version == self.version:
+        if stream.revealed == self.shown:
             return False
-        self.version = stream.version
-        steps = self.buffer.shape[1]
-        self.buffer[:] = np.nan
+        low, high = sorted((self.shown, stream.revealed))
+        if stream.direction == "forward":
+            first, last = low, high  # input-time rows whose visibility changed
+        else:
+            first, last = self.steps - high, self.steps - low
+        columns = range(first // self.fx, -(-last // self.fx))
         rows = stream.revealed_slice()
-        self.buffer[:, rows] = stream.hidden[rows].T
+        t0, t1 = columns.start * self.fx, min(columns.stop * self.fx, self.steps)
+        block = np.full((t1 - t0, stream.units), np.nan, np.float32)
+        visible = slice(max(t0, rows.start), min(t1, rows.stop))
+        if visible.start < visible.stop:
+            block[visible.start - t0:visible.stop - t0] = stream.hidden[visible]
+        reduced = maxabs_reduce(maxabs_reduce(block, self.fx, 0), self.fy, 1)
+        self.buffer[:, columns.start:columns.stop] = reduced.T
         self.image.setImage(self.buffer, autoLevels=False, levels=(-1, 1))
-        edge = stream.revealed if stream.direction == "forward" else steps - stream.revealed
+        self.shown = stream.revealed
+        edge = stream.revealed if stream.direction == "forward" else self.steps - stream.revealed
         self.cursor.setPos(edge - 0.5)
         return True
+
+    def value(self, t: int, unit: int) -> float:
+        """The state at (t, unit) if it is revealed, else NaN."""
+        rows = self.stream.revealed_slice()
+        return float(self.stream.hidden[t, unit]) if rows.start <= t < rows.stop else float("nan")
 
 
 class HeatmapView(QWidget):
@@ -98,7 +147,14 @@ class HeatmapView(QWidget):
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
 
     def show_run(self, run: RunData) -> None:
-        """Rebuild the plots for a new run (new shapes); contents follow with :meth:`refresh`."""
+        """Set up the plots for a new run; contents follow with :meth:`refresh`. Plots are reused when
+        the stack's shape did not change (a new seed, gain or input), which keeps restarts instant."""
+        layout = [(s.title, s.units, run.timesteps) for s in run.streams]
+        if self.run is not None and layout == [(p.stream.title, p.stream.units, p.steps) for p in self.plots]:
+            self.run = run
+            for plot, stream in zip(self.plots, run.streams):
+                plot.rebind(stream)
+            return
         self.run = run
         self.graphics.clear()
         self.plots = []
@@ -134,7 +190,8 @@ class HeatmapView(QWidget):
         return sum(p.refresh() for p in self.plots)
 
     def image_data(self, layer: int, direction: str) -> np.ndarray:
-        """What the heatmap of a stream currently shows, (units, T) with NaN where hidden."""
+        """What the heatmap of a stream currently shows: (units, T) with NaN where not revealed, or its
+        largest-magnitude downsampling for more than MAX_COLUMNS steps / MAX_ROWS units."""
         return next(p.buffer for p in self.plots if p.stream.layer == layer and p.stream.direction == direction)
 
     def _hit(self, pos: QPointF) -> tuple[_StreamPlot, int, int] | None:
@@ -143,7 +200,7 @@ class HeatmapView(QWidget):
             if box.sceneBoundingRect().contains(pos):
                 point = box.mapSceneToView(pos)
                 t, unit = int(np.floor(point.x() + 0.5)), int(np.floor(point.y() + 0.5))
-                if 0 <= t < p.buffer.shape[1] and 0 <= unit < p.buffer.shape[0]:
+                if 0 <= t < p.steps and 0 <= unit < p.stream.units:
                     return p, t, unit
         return None
 
@@ -152,7 +209,7 @@ class HeatmapView(QWidget):
         if hit is None:
             return
         p, t, unit = hit
-        value = p.buffer[unit, t]
+        value = p.value(t, unit)
         shown = "not computed yet" if np.isnan(value) else f"h = {value:+.6f}"
         text = f"Layer {p.stream.layer + 1} · {p.stream.direction} · t = {t} · unit {unit} · {shown}"
         self.hovered.emit(text)

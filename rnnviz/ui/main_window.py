@@ -40,7 +40,8 @@ MAX_RECENT = 8
 
 
 class _DeviceProbe(QObject):
-    """Imports torch off the GUI thread and reports the devices present."""
+    """Imports torch off the GUI thread, reports the devices present, and runs a tiny recurrent
+    forward pass so that the first real run does not pay for torch's kernel set-up."""
 
     found = Signal(list)
 
@@ -48,10 +49,15 @@ class _DeviceProbe(QObject):
         threading.Thread(target=self._probe, name="rnnviz-device-probe", daemon=True).start()
 
     def _probe(self) -> None:
-        from rnnviz.engine.device import available_devices
-
         try:
+            import torch
+
+            from rnnviz.engine.device import available_devices
+
             self.found.emit(available_devices())
+            with torch.inference_mode():
+                for module in (torch.nn.GRU(2, 2), torch.nn.RNN(2, 2)):
+                    module(torch.zeros(3, 2))
         except Exception:  # noqa: BLE001 - without torch the worker reports the real error
             self.found.emit(["cpu"])
 

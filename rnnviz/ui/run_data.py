@@ -3,7 +3,8 @@ them playback has revealed. Plain numpy, filled from the worker's blocks in the 
 
 A *stream* is one direction of one layer. Playback runs over *sweep steps* ``0 … layers × T``: at
 sweep step ``s`` layer ``l`` (0-based) has advanced ``clamp(s - l·T, 0, T)`` timesteps in each of its
-directions, forward from ``t = 0`` and backward from ``t = T-1``.
+directions, forward from ``t = 0`` and backward from ``t = T-1``. A stream never reveals more steps
+than it has received, so its arrays can start as cheap zeros: unreceived rows are never shown.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ class Stream:
     direction: str
     layer_type: str
     units: int
-    hidden: np.ndarray  # (T, units), NaN where not yet computed
+    hidden: np.ndarray  # (T, units); rows beyond ``received`` are meaningless
     gates: dict[str, np.ndarray]
     saturated: np.ndarray  # (T,) fraction of units with |h| >= threshold
     gain: np.ndarray  # (T,) mean of 1 - h²
-    revealed: int = 0  # timesteps shown so far (in this direction's own order)
+    received: int = 0  # timesteps the worker has delivered (in this direction's own order)
+    revealed: int = 0  # timesteps shown so far (<= received)
     version: int = 0  # bumped whenever what the views should show changes
 
     @property
@@ -54,11 +56,11 @@ class RunData:
         streams = []
         for index, layer in enumerate(spec.layers):
             for direction in layer.directions:
-                nan = np.full((steps, layer.units), np.nan, np.float32)
                 streams.append(Stream(
-                    layer=index, direction=direction, layer_type=layer.type, units=layer.units, hidden=nan,
-                    gates={g: nan.copy() for g in layer.gates},
-                    saturated=np.full(steps, np.nan, np.float32), gain=np.full(steps, np.nan, np.float32),
+                    layer=index, direction=direction, layer_type=layer.type, units=layer.units,
+                    hidden=np.zeros((steps, layer.units), np.float32),
+                    gates={g: np.zeros((steps, layer.units), np.float32) for g in layer.gates},
+                    saturated=np.zeros(steps, np.float32), gain=np.zeros(steps, np.float32),
                 ))
         return cls(spec, streams)
 
@@ -81,21 +83,22 @@ class RunData:
         for gate, values in block.gates.items():
             stream.gates[gate][rows] = values
         stream.saturated[rows], stream.gain[rows] = saturation_stats(block.hidden, self.threshold)
-        stream.version += 1  # rows may already be revealed: playback can reach a step before its last block
+        steps = self.timesteps
+        stream.received = max(stream.received, block.stop if stream.direction == "forward" else steps - block.start)
         self.computed = max(self.computed, block.done)
 
     def set_threshold(self, threshold: float) -> None:
         self.threshold = threshold
         for stream in self.streams:
-            known = ~np.isnan(stream.saturated)
-            stream.saturated[known], _ = saturation_stats(stream.hidden[known], threshold)
+            rows = stream.revealed_slice(stream.received)
+            stream.saturated[rows], _ = saturation_stats(stream.hidden[rows], threshold)
             stream.version += 1
 
     def reveal(self, position: int) -> list[Stream]:
         """Show every stream as of sweep step ``position``; returns the streams whose view changed."""
         changed = []
         for stream in self.streams:
-            count = int(min(max(position - stream.layer * self.timesteps, 0), self.timesteps))
+            count = int(min(max(position - stream.layer * self.timesteps, 0), stream.received))
             if count != stream.revealed:
                 stream.revealed = count
                 stream.version += 1

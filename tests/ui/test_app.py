@@ -15,6 +15,7 @@ from PySide6.QtGui import QColor
 
 import rnnviz
 from rnnviz.spec import InputSpec, LayerSpec, ModelSpec
+from rnnviz.ui.heatmaps import maxabs_reduce
 from tests.ui.conftest import play_to_end, wait_computed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,10 +35,13 @@ def click(qtbot, widget) -> None:
 
 
 def assert_heatmaps_equal_headless(window) -> None:
+    """Every heatmap shows the headless engine's states, bit for bit (largest-magnitude downsampled
+    where the stream is longer than the heatmap's columns)."""
     trace = rnnviz.run(window.session.model.spec, device="cpu")
-    for stream in window.run.streams:
+    for stream, plot in zip(window.run.streams, window.heatmaps.plots):
         shown = window.heatmaps.image_data(stream.layer, stream.direction)
-        expected = trace.hidden(stream.layer + 1, stream.direction).T
+        full = trace.hidden(stream.layer + 1, stream.direction)
+        expected = maxabs_reduce(maxabs_reduce(full, plot.fx, 0), plot.fy, 1).T
         assert shown.shape == expected.shape
         assert np.array_equal(shown, expected), f"{stream.title} differs from the headless run"
 
@@ -245,6 +249,14 @@ def test_window_grab_is_not_blank_and_shows_colour_bar(qtbot, make_window, tmp_p
     assert "#ffd600" in bar_colours or any(c.startswith("#ff") and c[3:5] in ("d5", "d6", "d7") for c in bar_colours)
     heat = window.heatmaps.image_data(0, "forward")
     assert not np.isnan(heat).any() and (np.abs(heat) >= 0.95).mean() > 0.5  # the tutorial demo saturates
+
+
+def test_maxabs_reduce_keeps_extremes_with_sign():
+    values = np.array([[0.1, -0.2], [-0.99, 0.3], [0.5, 0.4], [0.2, -0.7], [0.0, 0.1]], np.float32)
+    reduced = maxabs_reduce(values, 2, 0)
+    np.testing.assert_array_equal(reduced, np.float32([[-0.99, 0.3], [0.5, -0.7], [0.0, 0.1]]))
+    np.testing.assert_array_equal(maxabs_reduce(values, 2, 1), np.float32([[-0.2], [-0.99], [0.5], [-0.7], [0.1]]))
+    assert maxabs_reduce(values, 1, 0) is values
 
 
 def test_no_display_prints_one_line_and_exits_2():

@@ -1,0 +1,139 @@
+"""GUI streaming benchmark: a 4-layer bidirectional GRU stack (256 units, 5000 timesteps), offscreen.
+
+Prints, against the goals of the desktop-app issue:
+
+* frames painted per second while streaming (heatmap viewport paint events; goal >= 60);
+* the longest stall of the GUI event loop, from a 5 ms heartbeat timer (goal <= 30 ms);
+* time from Play to the first painted frame with states in it (goal <= 150 ms);
+* time from process start to the window shown (goal <= 1.5 s), measured on a child process.
+
+Run from the repository root: ``python bench/gui.py`` (``--timesteps`` for a quick run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+STARTUP_CHILD = r"""
+import sys, time
+from PySide6.QtCore import QTimer
+from rnnviz.ui import launch
+from rnnviz.ui.main_window import MainWindow
+
+def shown(self, event, _original=MainWindow.showEvent):
+    _original(self, event)
+    QTimer.singleShot(0, lambda: (print(time.time(), flush=True), self.close()))
+
+MainWindow.showEvent = shown
+sys.exit(launch.launch())
+"""
+
+
+def startup_seconds(repeats: int) -> list[float]:
+    """Seconds from spawning ``python`` to the main window shown (and its first events processed)."""
+    results = []
+    for _ in range(repeats):
+        start = time.time()
+        out = subprocess.run([sys.executable, "-c", STARTUP_CHILD], capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        stamps = [line for line in out.stdout.split() if line.replace(".", "", 1).isdigit()]
+        if not stamps:
+            raise SystemExit(f"start-up child failed:\n{out.stderr}")
+        results.append(float(stamps[0]) - start)
+    return results
+
+
+def stream(timesteps: int, units: int, layers: int) -> dict[str, float]:
+    from PySide6.QtCore import QEvent, QObject, QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from rnnviz.spec import InitSpec, InputSpec, LayerSpec, ModelSpec
+    from rnnviz.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication([])
+    spec = ModelSpec(InputSpec(timesteps=timesteps, features=64, source="normal"),
+                     [LayerSpec("GRU", units, bidirectional=True)] * layers, InitSpec("torch"))
+    settings = QSettings(os.devnull, QSettings.Format.IniFormat)
+    window = MainWindow(spec, settings=settings, autoplay=False)
+    window.restart_timer.stop()
+    window.resize(1400, 900)
+    window.show()
+    deadline = time.monotonic() + 60
+    while window.panel.device.count() < 2 and time.monotonic() < deadline:  # torch imported by the probe
+        app.processEvents()
+        time.sleep(0.005)
+    for _ in range(20):
+        app.processEvents()
+
+    class PaintCounter(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.times: list[float] = []
+
+        def eventFilter(self, watched, event) -> bool:  # noqa: N802
+            if event.type() == QEvent.Type.Paint:
+                self.times.append(time.perf_counter())
+            return False
+
+    painter = PaintCounter()
+    window.heatmaps.graphics.viewport().installEventFilter(painter)
+    beats: list[float] = []
+    heartbeat = QTimer(interval=5)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
+
+    window._set_speed(None)
+    window.speed_chosen = True  # "max": follow the computation
+    window.playback.playing = True
+    heartbeat.start()
+    play = time.perf_counter()
+    window.start_run()
+    first_frame = None
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        app.processEvents()
+        run = window.run
+        if first_frame is None and run is not None and run.computed > 0 and painter.times \
+                and painter.times[-1] > play and any(s.revealed for s in run.streams):
+            first_frame = painter.times[-1]
+        if window.trace is not None and run.streams[-1].revealed == run.timesteps:
+            break
+    end = time.perf_counter()
+    app.processEvents()
+    heartbeat.stop()
+    frames = [t for t in painter.times if first_frame is not None and first_frame <= t <= end]
+    gaps = [b - a for a, b in zip(beats, beats[1:])]
+    window.close()
+    return {
+        "fps": (len(frames) - 1) / (frames[-1] - frames[0]) if len(frames) > 1 else 0.0,
+        "stall_ms": 1000 * max(gaps) if gaps else float("nan"),
+        "first_frame_ms": 1000 * (first_frame - play) if first_frame else float("nan"),
+        "stream_s": end - play,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timesteps", type=int, default=5000)
+    parser.add_argument("--units", type=int, default=256)
+    parser.add_argument("--layers", type=int, default=4)
+    parser.add_argument("--startup-repeats", type=int, default=3)
+    args = parser.parse_args()
+    startup = startup_seconds(args.startup_repeats)
+    result = stream(args.timesteps, args.units, args.layers)
+    print(f"bench/gui.py: {args.layers} x Bidirectional(GRU({args.units})), T={args.timesteps}, offscreen, "
+          f"{result['stream_s']:.1f} s of streaming")
+    print(f"frames painted per second while streaming  {result['fps']:6.1f}   (goal >= 60)")
+    print(f"longest event-loop stall (5 ms heartbeat)  {result['stall_ms']:6.1f} ms (goal <= 30)")
+    print(f"Play -> first painted frame                {result['first_frame_ms']:6.1f} ms (goal <= 150)")
+    print(f"process start -> window shown              {min(startup):6.2f} s  (goal <= 1.5; best of "
+          f"{len(startup)}: {', '.join(f'{s:.2f}' for s in startup)})")
+
+
+if __name__ == "__main__":
+    main()
