@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor
 
 import rnnviz
@@ -266,3 +266,66 @@ def test_no_display_prints_one_line_and_exits_2():
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "no display" in result.stderr
     assert "run" in result.stderr
+
+
+def test_hover_and_click_a_unit_shows_its_trace_and_gates(qtbot, make_window):
+    spec = ModelSpec(InputSpec(timesteps=16, features=2), [LayerSpec("GRU", 4)])
+    window = make_window(spec)
+    play_to_end(qtbot, window)
+    plot = window.heatmaps.plots[0]
+    box = plot.plot.getViewBox()
+    scene_pos = box.mapViewToScene(QPointF(5, 2))
+    view_pos = window.heatmaps.graphics.mapFromScene(scene_pos)
+    with qtbot.waitSignal(window.heatmaps.hovered) as hovered:
+        qtbot.mouseMove(window.heatmaps.graphics.viewport(), view_pos)
+    value = window.trace.hidden(1, "forward")[5, 2]
+    assert hovered.args[0] == f"Layer 1 · forward · t = 5 · unit 2 · h = {value:+.6f}"
+    qtbot.mouseClick(window.heatmaps.graphics.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
+    trace_plot = window.unit_trace
+    assert set(trace_plot.curves) == {"h", "z", "r"}
+    x, y = trace_plot.curves["h"].getData()
+    np.testing.assert_array_equal(y, window.trace.hidden(1, "forward")[:, 2])
+    np.testing.assert_array_equal(trace_plot.curves["z"].getData()[1], window.trace.gates(1, "forward")["z"][:, 2])
+
+
+def test_dropping_files_opens_them(qtbot, make_window, data_dir):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(data_dir / "torch_gru_bidir.pt"))])
+    event = QDropEvent(QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    layers = window.session.draft.layers
+    assert [(l.type, l.units, l.bidirectional) for l in layers] == [("GRU", 6, True)] * 3
+    assert window.session.draft.weights.endswith("torch_gru_bidir.pt")
+
+
+def test_gain_slider_and_scheme_by_keyboard(qtbot, make_window):
+    window = make_window()
+    panel = window.panel
+    qtbot.keyClicks(panel.scheme, "n")  # normal
+    assert window.session.draft.init.scheme == "normal" and panel.gain.isEnabled()
+    panel.gain.setFocus()
+    qtbot.keyClick(panel.gain, Qt.Key.Key_PageUp)  # a page step: +0.10
+    assert window.session.draft.init.gain == pytest.approx(1.1)
+    assert panel.gain_label.text() == "1.10"
+
+
+def test_layout_and_recent_files_persist(qtbot, make_window, settings, data_dir):
+    window = make_window()
+    window.open_file(data_dir / "torch_rnn.pt")
+    window.plots_dock.hide()
+    window.close()
+    again = make_window()
+    assert again.recent_files()[0].endswith("torch_rnn.pt")
+    assert not again.plots_dock.isVisible()
+    assert [a.text() for a in again.recent_menu.actions()][0] == "torch_rnn.pt"
+
+
+def test_ctrl_q_quits(qtbot, make_window):
+    window = make_window()
+    qtbot.keyClick(window, Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    assert not window.isVisible()
