@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt, Signal
+from PySide6.QtCore import QPointF, QRect, Qt, Signal
+from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QToolTip, QWidget
 
 from rnnviz.ui.run_data import RunData, Stream
@@ -188,6 +189,18 @@ class HeatmapView(QWidget):
     def refresh(self) -> int:
         """Redraw the streams whose contents changed; returns how many were redrawn."""
         return sum(p.refresh() for p in self.plots)
+
+    def render_image(self) -> QPixmap:
+        """Every heatmap (also those scrolled out of view) with the colour bar on the right."""
+        plots = self.graphics.grab()
+        bar = self.bar_view.grab(QRect(0, 0, self.bar_view.width(), min(self.bar_view.height(), plots.height())))
+        image = QPixmap(plots.width() + bar.width(), plots.height())
+        image.fill(Qt.GlobalColor.white)
+        painter = QPainter(image)
+        painter.drawPixmap(0, 0, plots)
+        painter.drawPixmap(plots.width(), 0, bar)
+        painter.end()
+        return image
 
     def image_data(self, layer: int, direction: str) -> np.ndarray:
         """What the heatmap of a stream currently shows: (units, T) with NaN where not revealed, or its

@@ -234,6 +234,7 @@ class LayerPanel(QWidget):
             self.file_button.setText(source.path.rsplit("/", 1)[-1] if source.path else "Choose file…")
             self.input_seed.setValue(source.seed)
             self.scheme.setCurrentText(draft.init.scheme)
+            self.init_seed.setValue(draft.init.seed)
             self.gain.setValue(round(draft.init.gain * GAIN_STEPS))
             self.gain_label.setText(f"{draft.init.gain:.2f}")
             self.gain.setEnabled(draft.init.scheme == "normal" and draft.weights is None)

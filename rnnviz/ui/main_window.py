@@ -77,6 +77,7 @@ class MainWindow(QMainWindow):
         self.run: RunData | None = None
         self.trace: Trace | None = None
         self.used_device = ""
+        self.followed: tuple[int, str, int] = (0, "forward", 0)
         self._frames = 0
         self._rate_mark = (time.monotonic(), 0, 0)
         self._last_tick = time.monotonic()
@@ -108,10 +109,11 @@ class MainWindow(QMainWindow):
         self.resize(1280, 860)
         self.resizeDocks([self.plots_dock], [230], Qt.Orientation.Vertical)
         self.resizeDocks([self.panel_dock], [360], Qt.Orientation.Horizontal)
-        geometry = self.settings.value("geometry")
+        geometry, state = self.settings.value("geometry"), self.settings.value("state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-            self.restoreState(self.settings.value("state"))
+        if state is not None:
+            self.restoreState(state)
 
         self.session.changed.connect(self._schedule_restart)
         self.panel.device_changed.connect(self._set_device)
@@ -260,7 +262,7 @@ class MainWindow(QMainWindow):
         self.run.set_threshold(self.threshold.value())
         self.heatmaps.show_run(self.run)
         self.saturation.show_run(self.run)
-        self.unit_trace.selection = None
+        self._follow_unit()
         self.playback.reset(self.run.total)
         if not self.speed_chosen:
             self._set_speed(default_speed(self.run.total))
@@ -392,7 +394,15 @@ class MainWindow(QMainWindow):
     @Slot(int, str, int)
     def _select_unit(self, layer: int, direction: str, unit: int) -> None:
         if self.run is not None:
+            self.followed = (layer, direction, unit)
             self.unit_trace.select(self.run.stream(layer, direction), unit)
+
+    def _follow_unit(self) -> None:
+        """Keep following the chosen unit in a new run where it still exists, else unit 0 of layer 1."""
+        layer, direction, unit = self.followed
+        streams = [s for s in self.run.streams if (s.layer, s.direction) == (layer, direction) and unit < s.units]
+        stream = streams[0] if streams else self.run.streams[0]
+        self.unit_trace.select(stream, unit if streams else 0)
 
     def show_error(self, message: str) -> None:
         self.status_message.setStyleSheet("color: #b00020; font-weight: bold")
@@ -468,7 +478,7 @@ class MainWindow(QMainWindow):
         return True
 
     def export_image(self, path: str | Path) -> bool:
-        if not self.heatmaps.graphics.grab().save(str(path)):
+        if not self.heatmaps.render_image().save(str(path)):
             self.show_error(f"{path}: cannot write the image (use .png or .jpg in a writable folder)")
             return False
         self.status_message.setStyleSheet("")

@@ -74,8 +74,8 @@ class SaturationPlots(QWidget):
         for plot in (self.fraction, self.gain):
             plot.setLabel("bottom", "time step t")
             plot.setYRange(0, 1.02)
-            plot.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextSize="7pt", colCount=2)
             layout.addWidget(plot)
+        self.fraction.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextSize="7pt", colCount=2)
         self.fraction.setXLink(self.gain)
         self.lines: list[tuple[Stream, pg.PlotDataItem, pg.PlotDataItem]] = []
         self.versions: list[int] = []
@@ -83,7 +83,7 @@ class SaturationPlots(QWidget):
     def show_run(self, run: RunData) -> None:
         for plot in (self.fraction, self.gain):
             plot.clear()
-            plot.getPlotItem().legend.clear()
+        self.fraction.getPlotItem().legend.clear()
         self.lines = []
         for i, stream in enumerate(run.streams):
             color = _PALETTE[i % len(_PALETTE)]
@@ -92,8 +92,7 @@ class SaturationPlots(QWidget):
             pen = pg.mkPen(color, width=1.5, style=style)
             marks = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} \
                 if run.timesteps <= MARKED_STEPS else {}
-            self.lines.append((stream, self.fraction.plot(pen=pen, name=name, **marks),
-                               self.gain.plot(pen=pen, name=name, **marks)))
+            self.lines.append((stream, self.fraction.plot(pen=pen, name=name, **marks), self.gain.plot(pen=pen, **marks)))
         self.versions = [-1] * len(self.lines)
         self.fraction.setXRange(0, max(run.timesteps - 1, 1))
         self.refresh()
