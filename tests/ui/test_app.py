@@ -338,5 +338,5 @@ def test_panel_shows_every_field_of_an_opened_spec(qtbot, make_window, assets_di
     assert panel.stack.count() == 3 and panel.stack.item(0).text().startswith("1. Bidirectional GRU(32)")
     assert (panel.timesteps.value(), panel.features.value(), panel.source.currentText()) == (120, 6, "sine")
     assert (panel.input_seed.value(), panel.scheme.currentText(), panel.init_seed.value()) == (1, "normal", 1)
-    assert panel.gain_label.text() == "1.50" and panel.gain.isEnabled()
+    assert panel.gain_label.text() == "2.50" and panel.gain.isEnabled()
     assert panel.totals.text().startswith("Total params: 30,432")
