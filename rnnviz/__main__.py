@@ -84,8 +84,17 @@ def _summary(args: argparse.Namespace) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from rnnviz.export import check_out_dir
     from rnnviz.headless import prepare, stepper
 
+    if args.out:  # fail before computing, not after
+        check_out_dir(Path(args.out))
+    if args.save_weights:
+        if Path(args.save_weights).is_dir():
+            raise RnnvizError(f"{args.save_weights}: is a directory; --save-weights needs a file name")
+        check_out_dir(Path(args.save_weights).parent)
     model, inputs = prepare(args.model, inputs=args.input, weights=args.weights)
     steps = stepper(model, inputs, args.device)
     show = args.progress if args.progress is not None else sys.stderr.isatty()

@@ -7,9 +7,10 @@ significant digits, which round-trips every float32 exactly.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import secrets
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -34,11 +35,36 @@ def _prepare_dir(out_dir: Path) -> None:
         raise RnnvizError(f"{out_dir}: the output directory is not writable")
 
 
+def check_out_dir(out_dir: Path) -> None:
+    """Fail before a long run, creating nothing, if ``out_dir`` cannot become the output directory."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise RnnvizError(f"{out_dir}: exists and is not a directory; choose an output directory")
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RnnvizError(f"{out_dir}: cannot create the output directory ({existing} is not a directory)")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise RnnvizError(f"{out_dir}: the output directory is not writable")
+
+
+def open_temp(path: Path) -> tuple[int, str]:
+    """Create a new temporary file beside ``path``, with the permissions a plain ``open`` would give it
+    (``tempfile.mkstemp`` makes it private, and the exported files would stay so)."""
+    for _ in range(100):
+        tmp = os.path.join(path.parent, f".{path.name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(path))
+
+
 @contextmanager
 def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success move it onto ``path``, on failure delete it."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        fd, tmp = open_temp(path)
     except OSError as exc:
         raise RnnvizError(f"{path}: cannot write ({exc.strerror or exc})") from None
     try:

@@ -15,10 +15,11 @@ import numpy as np
 from rnnviz.engine.cells import init_weights
 from rnnviz.engine.stepper import Stepper
 from rnnviz.inputs import expect_features, read_input, resolve_inputs
-from rnnviz.model import Model, check_matches, is_weights_file, load_weights_file
+from rnnviz.errors import SpecError
+from rnnviz.model import SPEC_SUFFIXES, Model, check_matches, is_weights_file, load_weights_file
 from rnnviz.spec import ModelSpec, load_spec
 from rnnviz.summary import Summary, keras_names, summary as _summary
-from rnnviz.trace import Trace
+from rnnviz.trace import Trace, check_memory
 
 ARRAY_INPUT = "inputs.csv"  # what a spec records for inputs given as an array: the exported copy
 
@@ -30,6 +31,9 @@ def load_model_source(source: ModelSpec | str | Path) -> tuple[ModelSpec, Model 
     elif is_weights_file(source):
         loaded = load_weights_file(source)
         return loaded.spec, loaded
+    elif Path(source).suffix.lower() not in SPEC_SUFFIXES:
+        raise SpecError(f"{source}: unsupported model file type {Path(source).suffix or '(none)'!r}; use a spec "
+                        "(.toml, .json) or trained weights (.keras, .pt, .pth)")
     else:
         spec = load_spec(source)
     if spec.weights is None:
@@ -65,10 +69,14 @@ def prepare(source: ModelSpec | str | Path, inputs: np.ndarray | str | Path | No
         values = inputs
         spec = replace(spec, input=replace(spec.input, source="file", path=ARRAY_INPUT, timesteps=None,
                                            features=None))
+    check_memory(spec)  # a huge spec fails from the estimate, before its input is generated ...
     spec, array = resolve_inputs(spec, values)
+    check_memory(spec)  # ... or its weights are drawn
     if loaded is None:
         return Model(spec, tuple(init_weights(spec)), tuple(keras_names(spec.layers))), array
-    expect_features(spec, loaded.spec.input.features, spec.input.path if values is not None else "the input")
+    if values is not None:  # a generated input that does not fit is the spec's mistake: check_matches names it
+        expect_features(spec, loaded.spec.input.features,
+                        str(inputs) if isinstance(inputs, (str, Path)) else "the input array")
     check_matches(spec, loaded, spec.weights or "weights")
     return Model(spec, loaded.weights, loaded.names, loaded.model_name), array
 

@@ -70,6 +70,8 @@ def _read_npy(path: Path) -> np.ndarray:
         raise InputError(f"{path}: not a valid .npy file ({exc})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path}: not a valid .npy file ({exc})") from None
+    except MemoryError:  # the header claims a shape far larger than the file
+        raise InputError(f"{path}: not a valid .npy file (its header claims an array too large to load)") from None
     if isinstance(values, np.lib.npyio.NpzFile):
         values.close()
         raise InputError(f"{path}: is an .npz archive; save one array with np.save as .npy")
@@ -97,7 +99,7 @@ def _read_csv(path: Path) -> np.ndarray:
         except ValueError:
             return None
 
-    if any(number(cell) is None for cell in rows[0]):  # a header
+    if all(number(cell) is None for cell in rows[0]):  # a header (a row mixing numbers and words is a typo)
         header, rows = rows[0], rows[1:]
         if not rows:
             raise InputError(f"{path}: has a header but no data rows")

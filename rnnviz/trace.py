@@ -41,17 +41,24 @@ def _available_memory() -> int | None:
         return None
 
 
-def check_memory(spec: ModelSpec) -> None:
-    """Refuse, before allocating anything, a run whose states would not fit in memory.
+def weight_bytes(spec: ModelSpec) -> int:
+    """Bytes the float32 weights of ``spec`` take."""
+    from rnnviz.summary import layer_input_dims, layer_params
 
-    The engine briefly holds about as much again on the compute device, so the states may use at most
-    half of the memory available now.
+    return 4 * sum(layer_params(layer, dim) for layer, dim in zip(spec.layers, layer_input_dims(spec)))
+
+
+def check_memory(spec: ModelSpec) -> None:
+    """Refuse, before allocating anything, a run whose weights and states would not fit in memory.
+
+    The engine briefly holds about as much again on the compute device, so the states and weights may
+    use at most half of the memory available now.
     """
-    need = trace_bytes(spec)
+    need = trace_bytes(spec) + weight_bytes(spec)
     available = _available_memory()
     if available is not None and 2 * need > available:
         raise RnnvizError(
-            f"model too large: recording every state needs about {need / 2**30:.1f} GiB, and only "
+            f"model too large: its weights and every recorded state need about {need / 2**30:.1f} GiB, and only "
             f"{available / 2**30:.1f} GiB of memory is available; use fewer timesteps, layers or units"
         )
 

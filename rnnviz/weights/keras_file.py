@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import io
 import json
+import lzma
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,8 @@ from rnnviz.weights.common import as_float32, assemble, check_size
 
 MAX_CONFIG_BYTES = 16 * 2**20
 MAX_H5_BYTES = 2 * 2**30
+# A member this large that compresses this well is a zip bomb: weights are noise, and Keras stores them as is.
+BOMB_BYTES, BOMB_RATIO = 64 * 2**20, 100
 RECURRENT = ("SimpleRNN", "GRU")
 # Layers that are the identity at inference: allowed anywhere, they do not change the states.
 TRANSPARENT = {"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "SpatialDropout1D",
@@ -43,8 +47,15 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) ->
         raise WeightsError(f"{path}: not a Keras 3 model: the archive has no {name}") from None
     if info.file_size > limit:
         raise WeightsError(f"{path}: {name} is larger than {limit // 2**20} MiB; refusing to unpack it")
-    with archive.open(info) as fh:
-        data = fh.read(limit + 1)
+    if info.file_size > BOMB_BYTES and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
+        raise WeightsError(f"{path}: {name} would expand {info.file_size // max(info.compress_size, 1)}-fold to "
+                           f"{info.file_size // 2**20} MiB; refusing it (Keras stores weights uncompressed)")
+    try:
+        with archive.open(info) as fh:
+            data = fh.read(limit + 1)
+    except (zipfile.BadZipFile, RuntimeError, NotImplementedError, EOFError, OSError, ValueError, zlib.error,
+            lzma.LZMAError) as exc:  # bad CRC, encrypted, unknown compression, truncated data
+        raise WeightsError(f"{path}: {name} cannot be unpacked ({str(exc)[:200] or type(exc).__name__})") from None
     if len(data) > limit:
         raise WeightsError(f"{path}: {name} unpacks to more than {limit // 2**20} MiB; refusing it")
     return data
@@ -120,7 +131,7 @@ def load_keras(path: Path) -> Model:
     check_size(path)
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
         with open(path, "rb") as fh:
             magic = fh.read(8)
         hint = " (it is an HDF5 file: a Keras 2 .h5 model; re-save it with Keras 3 as .keras)" \

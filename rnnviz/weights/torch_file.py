@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 import zipfile
 from collections import OrderedDict
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Mapping, Sequence
 
 from rnnviz.engine.cells import LayerWeights, from_torch, to_torch
 from rnnviz.errors import RnnvizError, WeightsError
+from rnnviz.export import open_temp
 from rnnviz.model import Model
 from rnnviz.spec import ModelSpec
 from rnnviz.weights.common import as_float32, assemble, check_size
@@ -27,6 +27,16 @@ _GATES = {1: "SimpleRNN", 3: "GRU"}
 
 
 def _read(path: Path) -> Mapping[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(8)
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if magic.startswith(b"\x89HDF"):
+        raise WeightsError(f"{path}: is an HDF5 file (a Keras 2 .h5 model?), not a torch state_dict; save weights with "
+                           "torch.save(module.state_dict(), path)")
+    if not magic.startswith((b"PK\x03\x04", b"\x80")):  # torch.save writes a zip (or, before torch 1.6, a pickle)
+        raise WeightsError(f"{path}: not a torch file; save weights with torch.save(module.state_dict(), path)")
     import torch
 
     try:
@@ -52,10 +62,10 @@ def load_state_dict(path: Path) -> Model:
     Several modules (``encoder.``, ``layers.0.`` …) are stacked in the order they appear; other tensors
     (a Linear head, embeddings) are ignored. SimpleRNN's two torch biases are added into one.
     """
+    check_size(path)
+    state = _read(path)  # sniffs the file before importing torch, so that a wrong file fails fast
     import torch
 
-    check_size(path)
-    state = _read(path)
     groups: OrderedDict[str, dict[tuple[int, bool], dict[str, Any]]] = OrderedDict()
     for key, value in state.items():
         match = _KEY.match(key) if isinstance(key, str) else None
@@ -66,7 +76,12 @@ def load_state_dict(path: Path) -> Model:
         if not isinstance(value, torch.Tensor):
             raise WeightsError(f"{path}: {key} is not a tensor")
         slot = groups.setdefault(match["prefix"], {}).setdefault((int(match["layer"]), bool(match["reverse"])), {})
-        slot[match["kind"]] = value.detach().to(torch.float32).numpy() if value.is_floating_point() else value.numpy()
+        try:
+            slot[match["kind"]] = value.detach().to(torch.float32).numpy() if value.is_floating_point() \
+                else value.numpy()
+        except (TypeError, RuntimeError, ValueError):  # sparse, meta, quantized, ... tensors
+            raise WeightsError(f"{path}: {key} is not a dense tensor of numbers ({value.layout}, {value.device})") \
+                from None
     if not groups:
         raise WeightsError(f"{path}: no recurrent weights found (expected keys like weight_ih_l0 and weight_hh_l0 "
                            "of a torch nn.RNN or nn.GRU)")
@@ -132,7 +147,7 @@ def save_state_dict(spec: ModelSpec, weights: Sequence[LayerWeights], path: str 
     folder = path.parent if str(path.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        fd, tmp = open_temp(path)
     except OSError as exc:
         raise RnnvizError(f"{path}: cannot write weights ({exc.strerror or exc})") from None
     try:
