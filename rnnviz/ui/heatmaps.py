@@ -5,6 +5,9 @@ Colours follow pyqtgraph's MatrixDisplayExample: row-major images, levels fixed 
 values with ``|h| >= threshold`` leave the blue–white–red scale for vivid yellow (positive) and cyan
 (negative), so saturated cells stand out without any extra drawing and the colour bar shows where
 the threshold lies.
+
+Each heatmap colours its own RGBA image through the colour map's lookup table, one changed column at
+a time, so a frame costs what changed rather than a full image render.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from rnnviz.ui.run_data import RunData, Stream
 PLOT_HEIGHT = 150
 MAX_COLUMNS = 1200  # beyond this many time steps (or MAX_ROWS units) a heatmap shows groups of cells
 MAX_ROWS = 400
+LUT_SIZE = 512
 SATURATED_POSITIVE = (255, 214, 0)
 SATURATED_NEGATIVE = (0, 229, 255)
 
@@ -36,6 +40,19 @@ def state_colormap(threshold: float | None) -> pg.ColorMap:
     neg, pos = (*SATURATED_NEGATIVE, 255), (*SATURATED_POSITIVE, 255)
     colors = np.concatenate([[neg, neg], colors, [pos, pos]]).astype(np.ubyte)
     return pg.ColorMap((positions + 1) / 2, colors)
+
+
+def state_lut(threshold: float | None) -> np.ndarray:
+    """RGBA colours of -1…1 in LUT_SIZE steps, then one transparent entry for NaN (not revealed)."""
+    lut = state_colormap(threshold).getLookupTable(0.0, 1.0, LUT_SIZE, alpha=True)
+    return np.concatenate([lut, np.zeros((1, 4), np.ubyte)])
+
+
+def colour(values: np.ndarray, lut: np.ndarray) -> np.ndarray:
+    """Map states in -1…1 (NaN: not revealed) to RGBA through ``lut``."""
+    index = np.rint((np.clip(values, -1, 1) + 1) * ((LUT_SIZE - 1) / 2))
+    index[np.isnan(values)] = LUT_SIZE
+    return lut[index.astype(np.intp)]
 
 
 def maxabs_reduce(values: np.ndarray, factor: int, axis: int) -> np.ndarray:
@@ -62,15 +79,17 @@ class _StreamPlot:
     whose revealed time steps changed.
     """
 
-    def __init__(self, plot: pg.PlotItem, stream: Stream, steps: int) -> None:
+    def __init__(self, plot: pg.PlotItem, stream: Stream, steps: int, lut: np.ndarray) -> None:
         self.plot = plot
         self.stream = stream
         self.steps = steps
+        self.lut = lut
         self.fx = -(-steps // MAX_COLUMNS)
         self.fy = -(-stream.units // MAX_ROWS)
         self.buffer = np.full((-(-stream.units // self.fy), -(-steps // self.fx)), np.nan, np.float32)
+        self.rgba = colour(self.buffer, lut)
         self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setImage(self.buffer, autoLevels=False, levels=(-1, 1))
+        self.image.setImage(self.rgba, autoLevels=False)
         self.image.setRect(-0.5, -0.5, steps, stream.units)  # cell (t, unit) centred on its integer ticks
         plot.addItem(self.image)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((30, 30, 30), width=2))
@@ -81,7 +100,8 @@ class _StreamPlot:
         """Show another stream of the same shape (a new run of the same stack): start blank."""
         self.stream = stream
         self.buffer[:] = np.nan
-        self.image.setImage(self.buffer, autoLevels=False, levels=(-1, 1))
+        self.rgba[:] = self.lut[LUT_SIZE]
+        self.image.setImage(self.rgba, autoLevels=False)
         self.cursor.setPos(-0.5 if stream.direction == "forward" else self.steps - 0.5)
         self.shown = 0
 
@@ -104,11 +124,17 @@ class _StreamPlot:
             block[visible.start - t0:visible.stop - t0] = stream.hidden[visible]
         reduced = maxabs_reduce(maxabs_reduce(block, self.fx, 0), self.fy, 1)
         self.buffer[:, columns.start:columns.stop] = reduced.T
-        self.image.setImage(self.buffer, autoLevels=False, levels=(-1, 1))
+        self.rgba[:, columns.start:columns.stop] = colour(reduced.T, self.lut)
+        self.image.setImage(self.rgba, autoLevels=False)
         self.shown = stream.revealed
         edge = stream.revealed if stream.direction == "forward" else self.steps - stream.revealed
         self.cursor.setPos(edge - 0.5)
         return True
+
+    def set_lut(self, lut: np.ndarray) -> None:
+        self.lut = lut
+        self.rgba[:] = colour(self.buffer, lut)
+        self.image.setImage(self.rgba, autoLevels=False)
 
     def value(self, t: int, unit: int) -> float:
         """The state at (t, unit) if it is revealed, else NaN."""
@@ -130,6 +156,7 @@ class HeatmapView(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.graphics)
         self.threshold: float | None = 0.95
+        self.lut = state_lut(self.threshold)
         self.colorbar = pg.ColorBarItem(values=(-1, 1), colorMap=state_colormap(self.threshold), interactive=False,
                                         label="hidden state h", width=18, colorMapMenu=False)
         bar_view = pg.GraphicsLayoutWidget()
@@ -176,15 +203,17 @@ class HeatmapView(QWidget):
                 first = plot
             else:
                 plot.setXLink(first)
-            self.plots.append(_StreamPlot(plot, stream, steps))
-        self.colorbar.setImageItem([p.image for p in self.plots])
+            self.plots.append(_StreamPlot(plot, stream, steps, self.lut))
         self.graphics.setMinimumHeight(PLOT_HEIGHT * len(self.plots))
         self.refresh()
 
     def set_threshold(self, threshold: float | None) -> None:
         """Mark ``|h| >= threshold`` (None: no marking)."""
         self.threshold = threshold
+        self.lut = state_lut(threshold)
         self.colorbar.setColorMap(state_colormap(threshold))
+        for plot in self.plots:
+            plot.set_lut(self.lut)
 
     def refresh(self) -> int:
         """Redraw the streams whose contents changed; returns how many were redrawn."""

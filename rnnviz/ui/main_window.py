@@ -35,6 +35,7 @@ from rnnviz.ui.worker import ComputeWorker
 
 INPUT_SUFFIXES = (".csv", ".npy")
 FRAME_MS = 16
+PLOTS_INTERVAL_S = 0.1
 RESTART_MS = 150
 MAX_RECENT = 8
 
@@ -81,6 +82,7 @@ class MainWindow(QMainWindow):
         self._frames = 0
         self._rate_mark = (time.monotonic(), 0, 0)
         self._last_tick = time.monotonic()
+        self._plots_drawn = 0.0
 
         self.heatmaps = HeatmapView()
         self.setCentralWidget(self.heatmaps)
@@ -326,9 +328,11 @@ class MainWindow(QMainWindow):
             self.worker.resume() if playback.needs_compute else self.worker.pause()
         if run.reveal(step):
             self.heatmaps.refresh()
+            self._frames += 1
+        if now - self._plots_drawn >= PLOTS_INTERVAL_S or run.computed >= run.total:
+            self._plots_drawn = now  # the line plots below change little per frame: redraw them less often
             self.saturation.refresh()
             self.unit_trace.refresh()
-            self._frames += 1
         self.scrubber.blockSignals(True)
         self.scrubber.setRange(0, run.computed)
         self.scrubber.setValue(step)

@@ -27,6 +27,8 @@ class UnitTracePlot(pg.PlotWidget):
         super().__init__(background="w")
         self.setLabel("bottom", "time step t")
         self.setYRange(-1.05, 1.05)
+        self.setDownsampling(auto=True, mode="peak")
+        self.setClipToView(True)
         self.legend = self.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextSize="8pt")
         self.setTitle("Click a heatmap row to follow a unit", size="9pt", color="#202020")
         self.selection: tuple[Stream, int] | None = None
@@ -74,6 +76,8 @@ class SaturationPlots(QWidget):
         for plot in (self.fraction, self.gain):
             plot.setLabel("bottom", "time step t")
             plot.setYRange(0, 1.02)
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
             layout.addWidget(plot)
         self.fraction.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextSize="7pt", colCount=2)
         self.fraction.setXLink(self.gain)

@@ -7,6 +7,7 @@ or closing the window stops it within one block.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
@@ -14,6 +15,18 @@ from PySide6.QtCore import QThread, Signal
 
 from rnnviz.errors import RnnvizError
 from rnnviz.model import Model
+
+
+COMPUTE_NICENESS = 10
+
+
+def _yield_cpu_to_gui() -> None:
+    """Lower this thread's CPU priority (threads it starts inherit it), so that when compute keeps
+    every core busy the GUI thread still paints on time. Linux only; elsewhere a no-op."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), COMPUTE_NICENESS)
+    except (AttributeError, OSError):
+        pass
 
 
 class ComputeWorker(QThread):
@@ -50,6 +63,7 @@ class ComputeWorker(QThread):
     def run(self) -> None:  # runs in the worker thread
         from rnnviz.headless import stepper
 
+        _yield_cpu_to_gui()
         try:
             steps = stepper(self.model, self.inputs, self.device)
             self.started_on.emit(steps.device)
