@@ -77,7 +77,6 @@ class MainWindow(QMainWindow):
         self.retired: list[ComputeWorker] = []
         self.run: RunData | None = None
         self.trace: Trace | None = None
-        self.used_device = ""
         self.followed: tuple[int, str, int] = (0, "forward", 0)
         self._frames = 0
         self._rate_mark = (time.monotonic(), 0, 0)
@@ -282,7 +281,6 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def _on_started(self, device: str) -> None:
         if self.sender() is self.worker:
-            self.used_device = device
             self.device_label.setText(f"device: {device}")
 
     @Slot(object)
@@ -309,10 +307,6 @@ class MainWindow(QMainWindow):
         if worker in self.retired:
             self.retired.remove(worker)
             worker.deleteLater()
-
-    @property
-    def running(self) -> bool:
-        return self.worker is not None and self.worker.isRunning()
 
     # --- frames -------------------------------------------------------------------------------------
     @Slot()
