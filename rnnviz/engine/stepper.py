@@ -1,11 +1,15 @@
 """The stepping generator: the one place where states are computed, for the GUI and headless runs.
 
-Layers run one after another (a layer needs its predecessor's whole output). Within a layer every
-direction sweeps its own time order, forward from ``t = 0`` and backward from ``t = T-1``, in
-blocks of :data:`BLOCK` steps; on the CPU the two directions of a bidirectional layer run at the same
-time on two threads. Each block runs torch's fused ``nn.RNN``/``nn.GRU`` kernel from the state the
-previous block ended in, then recovers the GRU gates of the whole block in two matrix products
-instead of stepping them one by one.
+Every direction of every layer is a *sweep*: it reads its layer's input in its own time order,
+forward from ``t = 0`` and backward from ``t = T-1``, in blocks of :data:`BLOCK` steps. Each block
+runs torch's fused ``nn.RNN``/``nn.GRU`` kernel from the state the previous block ended in, writes
+the states into the trace (on the CPU straight into its arrays), and for a GRU recovers the gates
+of the whole block in two matrix products instead of stepping them one by one.
+
+On the CPU the sweeps run on worker threads, each block as soon as the rows it reads are final: the
+two directions of a bidirectional layer side by side, and the layers of a unidirectional stack as a
+pipeline (layer 2 runs block 1 while layer 1 runs block 2). The generator yields in the same order
+on every device: layer by layer, and within a layer block by block, forward before backward.
 
 The block size is fixed, not chosen by the consumer, so the GUI and ``rnnviz run`` compute
 bit-identical states whatever pace they drain the generator at.
@@ -13,7 +17,7 @@ bit-identical states whatever pace they drain the generator at.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterator, Sequence
 
@@ -27,7 +31,11 @@ from rnnviz.trace import Trace
 if TYPE_CHECKING:
     import torch
 
-BLOCK = 64
+# Steps per block. Each block costs a fused call, thread hand-offs and some Python besides its steps:
+# with 64-step blocks a run took about a quarter longer than with 256, and a block of 256 steps
+# still takes only milliseconds, so the GUI is not kept waiting.
+BLOCK = 256
+AHEAD = 1  # blocks a CPU sweep may compute beyond the one the generator waits for (see _Workers)
 
 
 @dataclass(frozen=True)
@@ -48,48 +56,226 @@ class Block:
     total: int = 0
 
 
-class _Direction:
-    """One direction of one layer on the device: its fused torch module and its sweep state."""
+def _owned(array: np.ndarray, device: str) -> torch.Tensor:
+    """A copy of ``array`` in memory that torch allocated on ``device``.
 
-    def __init__(self, cell: CellWeights, direction: str, device: str) -> None:
+    MKL's matrix-vector product (one per step inside the fused kernel) rounds differently when its
+    operands are not 16-byte aligned, so for bit-identical runs the weights always sit where torch
+    puts them (64-byte aligned), never in the caller's arrays. numpy makes the CPU copy because,
+    unlike torch's copy, it starts no OpenMP threads (which stall while another process is busy).
+    """
+    import torch
+
+    if device != "cpu":
+        return torch.from_numpy(array).to(device)
+    owned = torch.empty(array.shape, dtype=torch.float32)
+    owned.numpy()[...] = array
+    return owned
+
+
+class _Sweep:
+    """One direction of one layer: its fused torch module, what it reads and writes, how far it got.
+
+    Parameters
+    ----------
+    cell
+        The weights of this direction.
+    layer
+        Its layer, from 0.
+    direction
+        ``forward`` or ``backward``.
+    sources
+        What the layer reads, in input-time order: the input sequence, or the sweeps of the layer
+        below (their states concatenated along the units).
+    hidden, gates
+        Where the states go, (timesteps, units) each, in input-time order: the trace's own arrays on
+        the CPU, buffers on the device otherwise.
+    """
+
+    def __init__(self, cell: CellWeights, layer: int, direction: str, sources: list[_Sweep] | torch.Tensor,
+                 hidden: torch.Tensor, gates: dict[str, torch.Tensor], device: str) -> None:
         import torch
 
-        params = {k: torch.from_numpy(v).to(device) for k, v in to_torch(cell).items()}
+        params = {k: _owned(v, device) for k, v in to_torch(cell).items()}
         module_type = torch.nn.GRU if cell.type == "GRU" else torch.nn.RNN
-        module = module_type(cell.input_dim, cell.units, device="meta").to_empty(device=device)
-        with torch.no_grad():
-            for name, value in params.items():
-                getattr(module, f"{name}_l0").copy_(value)
-        if hasattr(module, "flatten_parameters"):
-            module.flatten_parameters()
+        module = module_type(cell.input_dim, cell.units, device="meta")
+        # assign: the module takes these tensors as they are, no copy (nor torch's random init)
+        module.load_state_dict({f"{name}_l0": value for name, value in params.items()}, assign=True)
+        module.requires_grad_(False)
+        module.flatten_parameters()
         self.module = module
         self.params = params
         self.is_gru = cell.type == "GRU"
         self.units = cell.units
+        self.layer = layer
         self.direction = direction
-        self.state = torch.zeros(1, cell.units, device=device)
+        self.sources = sources
+        self.hidden = hidden
+        self.gates = gates
+        self.steps = hidden.shape[0]
+        self.blocks = -(-self.steps // BLOCK)
+        self.finished = 0  # blocks whose rows are final
+        self.state = torch.zeros(1, cell.units, dtype=torch.float32, device=device)
 
-    def run(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """Advance over ``x`` (steps in this direction's own order); returns states and GRU gates."""
+    def rows(self, k: int) -> tuple[int, int]:
+        """Input times ``start, stop`` of this sweep's block ``k``."""
+        start, stop = k * BLOCK, min((k + 1) * BLOCK, self.steps)
+        return (start, stop) if self.direction == "forward" else (self.steps - stop, self.steps - start)
+
+    def covers(self, start: int, stop: int) -> bool:
+        """Whether the states at input times ``start … stop-1`` are final."""
+        reached = min(self.finished * BLOCK, self.steps)
+        return stop <= reached if self.direction == "forward" else start >= self.steps - reached
+
+    def can_run(self, k: int) -> bool:
+        """Whether block ``k``'s input rows are final (the input sequence always is)."""
+        return not isinstance(self.sources, list) or all(s.covers(*self.rows(k)) for s in self.sources)
+
+    def run(self, k: int) -> None:
+        """Compute block ``k`` (blocks run in order) into :attr:`hidden` and :attr:`gates`."""
         import torch
 
+        start, stop = self.rows(k)
+        if isinstance(self.sources, list):
+            parts = [s.hidden[start:stop] for s in self.sources]
+            x = parts[0] if len(parts) == 1 else torch.cat(parts, dim=1)
+        else:
+            x = self.sources[start:stop]
+        backward = self.direction == "backward"
         with torch.inference_mode():
             before = self.state
-            out, self.state = self.module(x, before)
-            if not self.is_gru:
-                return out, {}
-            p, u = self.params, self.units
-            previous = torch.cat([before, out[:-1]])
-            gi = torch.addmm(p["bias_ih"], x, p["weight_ih"].t())
-            gh = torch.addmm(p["bias_hh"], previous, p["weight_hh"].t())
-            r = torch.sigmoid(gi[:, :u] + gh[:, :u])
-            z = torch.sigmoid(gi[:, u:2 * u] + gh[:, u:2 * u])
-            hh = torch.tanh(gi[:, 2 * u:] + r * gh[:, 2 * u:])
-            return out, {"z": z, "r": r, "hh": hh}
+            out, self.state = self.module(x.flip(0) if backward else x, before)
+            self.hidden[start:stop] = out.flip(0) if backward else out
+            if self.is_gru:
+                # The state each step started from, in input-time order like x.
+                h = self.hidden
+                previous = torch.cat([h[start + 1:stop], before] if backward else [before, h[start:stop - 1]])
+                self._gates(x, previous, start, stop)
+        self.finished = k + 1
+
+    def _gates(self, x: torch.Tensor, previous: torch.Tensor, start: int, stop: int) -> None:
+        """z, r and the candidate hh of steps ``start … stop-1``: torch's GRU cell, minus the recurrence.
+
+        torch orders the gate blocks ``[r | z | n]``; ``n`` is Keras' ``hh``.
+        """
+        import torch
+
+        p, u = self.params, self.units
+        gi = torch.addmm(p["bias_ih"], x, p["weight_ih"].t())
+        gh = torch.addmm(p["bias_hh"], previous, p["weight_hh"].t())
+        r, z, hh = (self.gates[g][start:stop] for g in ("r", "z", "hh"))
+        torch.add(gi[:, :u], gh[:, :u], out=r).sigmoid_()
+        torch.add(gi[:, u:2 * u], gh[:, u:2 * u], out=z).sigmoid_()
+        torch.addcmul(gi[:, 2 * u:], r, gh[:, 2 * u:], out=hh).tanh_()
+
+
+class _ThreadBudget:
+    """torch's intra-op thread count, which CPU workers set to one for themselves.
+
+    ``torch.set_num_threads`` sets the calling thread's count and also the default of threads that
+    start later, so while any run's workers are alive new threads start with one. The first run to
+    start saves the caller's count (the budget of cores its workers share), the last to stop
+    restores it, so overlapping runs (the GUI restarts a run while the last one winds down) neither
+    see each other's setting nor leave it behind.
+    """
+
+    _lock = threading.Lock()
+    _runs = 0
+    _saved = 1
+
+    @classmethod
+    def enter(cls) -> int:
+        """Register a run; returns the caller's thread count."""
+        import torch
+
+        with cls._lock:
+            if cls._runs == 0:
+                cls._saved = torch.get_num_threads()
+            cls._runs += 1
+            return cls._saved
+
+    @classmethod
+    def leave(cls) -> None:
+        import torch
+
+        with cls._lock:
+            cls._runs -= 1
+            if cls._runs == 0:
+                torch.set_num_threads(cls._saved)  # once, not per worker: each call rebuilds thread pools
+
+
+class _Workers:
+    """Runs every sweep on its own CPU thread, each block as soon as the rows it reads are final.
+
+    The layer the generator is yielding may run at most :data:`AHEAD` blocks ahead of it, and the
+    layers above it only as far as their inputs allow, so a consumer that stops draining (the GUI
+    paused) stops the computation within a few blocks.
+
+    At most as many blocks as the caller has intra-op threads compute at once, each on one thread:
+    a step's matrix-vector product is too small to share out (torch's own forward is no faster on
+    two threads than on one), and a step shared out over OpenMP threads stalls whenever another
+    process holds one of the cores, while independent sweeps merely slow down. One thread per block
+    also makes the states independent of the caller's thread settings.
+    """
+
+    def __init__(self, sweeps: list[_Sweep]) -> None:
+        self.changed = threading.Condition()
+        self.cores = threading.Semaphore(max(1, _ThreadBudget.enter()))
+        self.position = (0, 0)  # (layer, block) the generator is waiting for or yielding
+        self.error: BaseException | None = None
+        self.stopping = False
+        self.threads = [threading.Thread(target=self._sweep, args=(s,), daemon=True,
+                                         name=f"rnnviz-direction-{s.layer}-{s.direction}") for s in sweeps]
+        for thread in self.threads:
+            thread.start()
+
+    def _may_run(self, sweep: _Sweep, k: int) -> bool:
+        layer, block = self.position
+        return (sweep.layer != layer or k <= block + AHEAD) and sweep.can_run(k)
+
+    def _sweep(self, sweep: _Sweep) -> None:
+        import torch
+
+        try:
+            torch.set_num_threads(1)
+            for k in range(sweep.blocks):
+                with self.changed:
+                    self.changed.wait_for(lambda: self.stopping or self._may_run(sweep, k))
+                    if self.stopping:
+                        return
+                with self.cores:
+                    sweep.run(k)
+                with self.changed:
+                    self.changed.notify_all()
+        except BaseException as exc:  # handed to the generator, which raises it
+            with self.changed:
+                self.error = exc
+                self.changed.notify_all()
+
+    def wait(self, sweep: _Sweep, k: int) -> None:
+        """Let the workers run up to ``sweep``'s block ``k`` (plus :data:`AHEAD`) and wait for it."""
+        with self.changed:
+            self.position = (sweep.layer, k)
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.error is not None or sweep.finished > k)
+            if self.error is not None:
+                raise self.error
+
+    def stop(self) -> None:
+        """Stop every worker after its current block and wait for them to end."""
+        with self.changed:
+            self.stopping = True
+            self.changed.notify_all()
+        for thread in self.threads:
+            thread.join()
+        _ThreadBudget.leave()
 
 
 class Stepper:
     """Iterate to compute a run block by block; afterwards :attr:`trace` holds every state.
+
+    On the CPU the states are computed ahead of the blocks yielded (see the module docstring), so the
+    trace may already hold rows that have not been yielded yet; every yielded :class:`Block` is final.
 
     Parameters
     ----------
@@ -117,57 +303,62 @@ class Stepper:
                                     model_name, self.device)
         self.total = len(spec.layers) * spec.input.timesteps
 
-    def __iter__(self) -> Iterator[Block]:
+    def _sweeps(self) -> list[list[_Sweep]]:
+        """Every layer's sweeps, writing into the trace's arrays (CPU) or into device buffers."""
         import torch
 
-        steps = self.spec.input.timesteps
-        x = torch.from_numpy(self.trace.inputs).to(self.device)
-        pool = ThreadPoolExecutor(2, thread_name_prefix="rnnviz-direction") if self.device == "cpu" else None
+        def store(array: np.ndarray) -> torch.Tensor:
+            if self.device == "cpu":
+                return torch.from_numpy(array)
+            return torch.empty(array.shape, dtype=torch.float32, device=self.device)
+
+        source: list[_Sweep] | torch.Tensor = torch.from_numpy(self.trace.inputs).to(self.device)
+        layers = []
+        for index, (layer, cells) in enumerate(zip(self.spec.layers, self.weights)):
+            sweeps = [_Sweep(cell, index, d, source, store(self.trace._hidden[index][d]),
+                             {g: store(a) for g, a in self.trace._gates[index][d].items()}, self.device)
+                      for cell, d in zip(cells, layer.directions)]
+            layers.append(sweeps)
+            source = sweeps
+        return layers
+
+    def __iter__(self) -> Iterator[Block]:
+        """Yield every block, layer by layer; closing the generator stops the CPU workers.
+
+        Block ``k`` of a layer is yielded once all its directions have computed it, so that
+        :attr:`Block.done` counts steps that are finished.
+        """
+        layers = self._sweeps()
+        workers = _Workers([s for sweeps in layers for s in sweeps]) if self.device == "cpu" else None
         try:
-            for index, (layer, cells) in enumerate(zip(self.spec.layers, self.weights)):
-                directions = [_Direction(cell, d, self.device) for cell, d in zip(cells, layer.directions)]
-                sources = {"forward": x, "backward": x.flip(0) if layer.bidirectional else None}
-                outputs = {d.direction: torch.empty(steps, d.units, device=self.device) for d in directions}
-                for start in range(0, steps, BLOCK):
-                    stop = min(start + BLOCK, steps)
-
-                    def advance(d: _Direction) -> dict[str, torch.Tensor]:
-                        out, gates = d.run(sources[d.direction][start:stop])
-                        outputs[d.direction][start:stop] = out
-                        return {"hidden": out, **gates}
-
-                    if pool is not None and len(directions) > 1:
-                        results = list(pool.map(advance, directions))
-                    else:
-                        results = [advance(d) for d in directions]
-                    done = index * steps + stop
-                    for d, result in zip(directions, results):
-                        yield self._record(index, d.direction, start, stop, result, done)
-                x = torch.cat([outputs["forward"]] + ([outputs["backward"].flip(0)] if layer.bidirectional else []),
-                              dim=1)
+            steps = self.spec.input.timesteps
+            for index, sweeps in enumerate(layers):
+                for k in range(sweeps[0].blocks):
+                    for sweep in sweeps:  # every direction finishes block k before any is yielded
+                        if workers is not None:
+                            workers.wait(sweep, k)
+                        else:
+                            sweep.run(k)
+                    done = index * steps + min((k + 1) * BLOCK, steps)
+                    for sweep in sweeps:
+                        yield self._record(index, sweep, k, done)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
+            if workers is not None:
+                workers.stop()
 
-    def _record(self, layer: int, direction: str, start: int, stop: int,
-                computed: dict[str, torch.Tensor], done: int) -> Block:
-        """Copy one direction's block into the trace (in input-time order) and return copies of it."""
-        steps = self.spec.input.timesteps
-        if direction == "backward":  # computed rows are times T-1-start … T-stop, in that order
-            rows = slice(steps - stop, steps - start)
-            arrays = {k: v.flip(0).cpu().numpy() for k, v in computed.items()}
-            first, last = steps - stop, steps - start
-        else:
-            rows = slice(start, stop)
-            arrays = {k: v.cpu().numpy() for k, v in computed.items()}
-            first, last = start, stop
-        self.trace._hidden[layer][direction][rows] = arrays.pop("hidden")
-        for gate, values in arrays.items():
-            self.trace._gates[layer][direction][gate][rows] = values
+    def _record(self, layer: int, sweep: _Sweep, k: int, done: int) -> Block:
+        """Bring one finished block into the trace (off the CPU) and return copies of it."""
+        start, stop = sweep.rows(k)
+        hidden = self.trace._hidden[layer][sweep.direction]
+        gates = self.trace._gates[layer][sweep.direction]
+        if self.device != "cpu":
+            hidden[start:stop] = sweep.hidden[start:stop].cpu().numpy()
+            for gate, values in gates.items():
+                values[start:stop] = sweep.gates[gate][start:stop].cpu().numpy()
         return Block(
-            layer=layer, direction=direction, start=first, stop=last,
-            hidden=self.trace._hidden[layer][direction][rows].copy(),
-            gates={g: self.trace._gates[layer][direction][g][rows].copy() for g in arrays},
+            layer=layer, direction=sweep.direction, start=start, stop=stop,
+            hidden=hidden[start:stop].copy(),
+            gates={g: values[start:stop].copy() for g, values in gates.items()},
             done=done, total=self.total,
         )
 

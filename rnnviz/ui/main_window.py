@@ -236,9 +236,14 @@ class MainWindow(QMainWindow):
     @Slot()
     def _schedule_restart(self) -> None:
         self._stop_worker()
+        self.trace = None  # the finished trace no longer matches the model: nothing to export until rerun
+        self.export_action.setEnabled(False)
         self.restart_timer.start()
 
     def _stop_worker(self) -> None:
+        """Cancel the current run. Cancelled workers are kept until a later call finds them finished:
+        deleting one in its own ``finished`` handler would drop that signal for other receivers."""
+        self.retired = [w for w in self.retired if not w.isFinished()]
         if self.worker is not None:
             self.worker.cancel()
             self.retired.append(self.worker)
@@ -274,39 +279,35 @@ class MainWindow(QMainWindow):
         self.worker.done.connect(self._on_done)
         self.worker.failed.connect(self._on_failed)
         self.worker.started_on.connect(self._on_started)
-        self.worker.finished.connect(self._on_finished)
         self.worker.start()
         self._sync_play_text()
 
+    def _current(self, sender: QObject | None) -> bool:
+        """Whether a signal comes from the current run's worker (not from a cancelled one)."""
+        return self.worker is not None and sender is self.worker
+
     @Slot(str)
     def _on_started(self, device: str) -> None:
-        if self.sender() is self.worker:
+        if self._current(self.sender()):
             self.device_label.setText(f"device: {device}")
 
     @Slot(object)
     def _on_block(self, block) -> None:
-        if self.sender() is self.worker and self.run is not None:
+        if self._current(self.sender()) and self.run is not None:
             self.run.add(block)
             self.playback.computed = self.run.computed
 
     @Slot(object)
     def _on_done(self, trace: Trace) -> None:
-        if self.sender() is self.worker:
+        if self._current(self.sender()):
             self.trace = trace
             self.export_action.setEnabled(True)
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
-        if self.sender() is self.worker:
+        if self._current(self.sender()):
             self.playback.playing = False
             self.show_error(f"run failed: {message}")
-
-    @Slot()
-    def _on_finished(self) -> None:
-        worker = self.sender()
-        if worker in self.retired:
-            self.retired.remove(worker)
-            worker.deleteLater()
 
     # --- frames -------------------------------------------------------------------------------------
     @Slot()

@@ -115,18 +115,18 @@ def test_scrubber_moves_every_cursor(qtbot, make_window):
 
 
 def test_edit_mid_run_restarts_cleanly(qtbot, make_window):
-    spec = ModelSpec(InputSpec(timesteps=3000, features=8), [LayerSpec("GRU", 64, True)] * 2)
-    window = make_window(spec, autoplay=True)
-    window._set_speed(None)
+    spec = ModelSpec(InputSpec(timesteps=20000, features=8), [LayerSpec("GRU", 64, True)] * 2)
+    window = make_window(spec, autoplay=False)  # paused: the worker stops LOOKAHEAD steps ahead, mid-run
     qtbot.waitUntil(lambda: window.run is not None and window.run.computed > 0, timeout=20_000)
     first = window.worker
+    assert first.isRunning() and window.run.computed < window.run.total
     with qtbot.waitSignal(first.finished, timeout=10_000):  # the old run stops within a block
         set_spin(qtbot, window.panel.units, 5)
+        set_spin(qtbot, window.panel.timesteps, 300)
     assert first.cancelled
     qtbot.waitUntil(lambda: window.worker is not None and window.worker is not first, timeout=5_000)
-    qtbot.waitUntil(lambda: first not in window.retired)  # and is released
     play_to_end(qtbot, window, timeout=60_000)
-    assert window.run.streams[0].units == 5
+    assert window.run.streams[0].units == 5 and window.run.timesteps == 300
     assert_heatmaps_equal_headless(window)
 
 
