@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+CATCH_UP_S = 0.2  # at max speed the cursor closes its gap to the computed steps with this time constant
 LOOKAHEAD = 2048  # sweep steps the worker may compute ahead of a paused cursor
 SPEEDS: tuple[int | None, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, None)  # steps per second; None: max
 
@@ -45,9 +46,17 @@ class Playback:
         return self.computed < self.total and (self.playing or self.computed < self.step + LOOKAHEAD)
 
     def advance(self, seconds: float) -> int:
-        """Move the cursor by ``seconds`` of playing time; stop at the end."""
+        """Move the cursor by ``seconds`` of playing time; stop at the end.
+
+        At max speed the cursor glides after the computation rather than jumping a whole block when
+        one arrives, so every frame shows a few more steps.
+        """
         if self.playing:
-            target = self.total if self.speed is None else self.position + self.speed * seconds
+            if self.speed is None:
+                gap = self.computed - self.position
+                target = self.position + max(gap * min(seconds / CATCH_UP_S, 1.0), min(gap, 1.0))
+            else:
+                target = self.position + self.speed * seconds
             self.position = min(target, self.computed, self.total)
             if self.position >= self.total:
                 self.playing = False
