@@ -6,7 +6,6 @@ never executed.
 
 from __future__ import annotations
 
-import os
 import pickle
 import re
 import zipfile
@@ -16,7 +15,7 @@ from typing import Any, Mapping, Sequence
 
 from rnnviz.engine.cells import LayerWeights, from_torch, to_torch
 from rnnviz.errors import RnnvizError, WeightsError
-from rnnviz.export import open_temp
+from rnnviz.export import atomic_write
 from rnnviz.model import Model
 from rnnviz.spec import ModelSpec
 from rnnviz.weights.common import as_float32, assemble, check_size
@@ -144,19 +143,10 @@ def save_state_dict(spec: ModelSpec, weights: Sequence[LayerWeights], path: str 
 
     path = Path(path)
     tensors = {k: torch.from_numpy(v.copy()) for k, v in state_dict_arrays(spec, weights).items()}
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = open_temp(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise RnnvizError(f"{path}: cannot write weights ({exc.strerror or exc})") from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(tensors, fh)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise RnnvizError(f"{path}: cannot write weights ({exc.strerror or exc})") from None
-        raise
+    with atomic_write(path, "wb") as fh:
+        torch.save(tensors, fh)
     return path
