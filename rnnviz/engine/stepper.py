@@ -298,6 +298,12 @@ class Stepper:
         self.spec = spec
         self.weights = list(weights)
         self.device = resolve_device(device)
+        if self.device.startswith("cuda"):
+            import torch
+
+            # cuDNN runs float32 RNNs in TF32 on recent GPUs by default (about 1e-3 off); the states
+            # are the product here, so keep full float32, as on the CPU.
+            torch.backends.cudnn.allow_tf32 = False
         self.trace = Trace.allocate(spec, np.ascontiguousarray(inputs, np.float32),
                                     list(names) if names is not None else keras_names(spec.layers),
                                     model_name, self.device)
