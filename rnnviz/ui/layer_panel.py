@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
@@ -34,12 +34,13 @@ class _StackList(QListWidget):
         self.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.model().rowsMoved.connect(self._moved)  # a drag and drop inside the list
 
-    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
-        super().dropEvent(event)
+    def _moved(self, *_args) -> None:
+        """Report the new order once the drop is over: the edit rebuilds this list."""
         order = [self.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.count())]
         if order != sorted(order):
-            self.reordered.emit(order)
+            QTimer.singleShot(0, lambda: self.reordered.emit(order))
 
 
 class _AppUndoFirst(QObject):

@@ -340,3 +340,17 @@ def test_panel_shows_every_field_of_an_opened_spec(qtbot, make_window, assets_di
     assert (panel.input_seed.value(), panel.scheme.currentText(), panel.init_seed.value()) == (1, "normal", 1)
     assert panel.gain_label.text() == "2.50" and panel.gain.isEnabled()
     assert panel.totals.text().startswith("Total params: 30,432")
+
+
+def test_moving_a_row_in_the_list_reorders_the_stack(qtbot, make_window):
+    from PySide6.QtCore import QModelIndex
+
+    window = make_window()
+    panel = window.panel
+    click(qtbot, panel.add_gru)
+    set_spin(qtbot, panel.units, 3)
+    panel.stack.model().moveRow(QModelIndex(), 1, QModelIndex(), 0)  # what a drag and drop does
+    qtbot.waitUntil(lambda: window.session.draft.layers[0].type == "GRU")
+    assert [(l.type, l.units, l.return_sequences) for l in window.session.draft.layers] == [
+        ("GRU", 3, True), ("SimpleRNN", 8, False)]
+    assert panel.stack.item(0).text().startswith("1. GRU(3)")
