@@ -36,7 +36,14 @@ class UnitTracePlot(pg.PlotWidget):
         self.version = -1
 
     def select(self, stream: Stream, unit: int) -> None:
+        """Follow ``unit`` of ``stream``; the curves are reused when only the run changed."""
+        previous = self.selection
         self.selection = (stream, unit)
+        self.version = -1
+        if previous is not None and (previous[0].title, previous[1]) == (stream.title, unit) \
+                and previous[0].hidden.shape == stream.hidden.shape:
+            self.refresh()
+            return
         self.clear()
         self.legend.clear()
         self.setTitle(f"{stream.title} · unit {unit}", size="9pt", color="#202020")
@@ -85,6 +92,12 @@ class SaturationPlots(QWidget):
         self.versions: list[int] = []
 
     def show_run(self, run: RunData) -> None:
+        """Plot a new run's streams; the curves are reused when the stack's shape did not change."""
+        if [(s.title, s.hidden.shape) for s, _, _ in self.lines] == [(s.title, s.hidden.shape) for s in run.streams]:
+            self.lines = [(stream, fraction, gain) for stream, (_, fraction, gain) in zip(run.streams, self.lines)]
+            self.versions = [-1] * len(self.lines)
+            self.refresh()
+            return
         for plot in (self.fraction, self.gain):
             plot.clear()
         self.fraction.getPlotItem().legend.clear()
