@@ -35,7 +35,7 @@ from rnnviz.ui.worker import ComputeWorker
 
 INPUT_SUFFIXES = (".csv", ".npy")
 FRAME_MS = 16
-PLOTS_INTERVAL_S = 0.1
+PLOTS_INTERVAL_S = 0.25
 RESTART_MS = 150
 MAX_RECENT = 8
 
