@@ -6,6 +6,7 @@ two must match.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,13 +54,23 @@ def load_weights_file(path: str | Path) -> Model:
         raise WeightsError(f"{path}: no such file")
     if not path.is_file():
         raise WeightsError(f"{path}: not a file")
-    suffix = path.suffix.lower()
+    stat = path.stat()
+    return _read_weights(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_weights(path: str, _mtime_ns: int, _size: int) -> Model:
+    """Parse a weights file once per version of it: the app prepares the model again after every
+    edit, and a file that is rewritten gets a new modification time (and so a new cache key).
+    The arrays are shared between callers, who only read them."""
+    file = Path(path)
+    suffix = file.suffix.lower()
     if suffix == ".keras":
         from rnnviz.weights.keras_file import load_keras
 
-        return load_keras(path)
+        return load_keras(file)
     if suffix in (".pt", ".pth"):
         from rnnviz.weights.torch_file import load_state_dict
 
-        return load_state_dict(path)
-    raise WeightsError(f"{path}: unsupported weights format {suffix or '(none)'!r}; use .keras, .pt or .pth")
+        return load_state_dict(file)
+    raise WeightsError(f"{file}: unsupported weights format {suffix or '(none)'!r}; use .keras, .pt or .pth")
