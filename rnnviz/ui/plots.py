@@ -47,8 +47,9 @@ class UnitTracePlot(pg.PlotWidget):
         self.clear()
         self.legend.clear()
         self.setTitle(f"{stream.title} · unit {unit}", size="9pt", color="#202020")
-        self.curves = {"h": self.plot(pen=pg.mkPen((20, 20, 20), width=2), name="h", symbol="o", symbolSize=4,
-                                      symbolBrush=(20, 20, 20))}
+        marks = {"symbol": "o", "symbolSize": 4, "symbolBrush": (20, 20, 20)} \
+            if stream.hidden.shape[0] <= MARKED_STEPS else {}
+        self.curves = {"h": self.plot(pen=pg.mkPen((20, 20, 20), width=2), name="h", **marks)}
         styles = {"z": (214, 39, 40), "r": (44, 160, 44)}
         for gate, color in styles.items():
             if gate in stream.gates:
