@@ -320,7 +320,10 @@ class MainWindow(QMainWindow):
         playback.computed = run.computed
         step = min(playback.advance(seconds), run.computed)
         if self.worker is not None:
-            self.worker.resume() if playback.needs_compute else self.worker.pause()
+            # once every step is computed the worker only has to drain the generator and hand over the
+            # trace: never pause it there, or the last blocks and the finished trace would not come
+            finishing = run.computed >= run.total
+            self.worker.resume() if playback.needs_compute or finishing else self.worker.pause()
         if run.reveal(step):
             self.heatmaps.refresh()
             self._frames += 1

@@ -354,3 +354,11 @@ def test_moving_a_row_in_the_list_reorders_the_stack(qtbot, make_window):
     assert [(l.type, l.units, l.return_sequences) for l in window.session.draft.layers] == [
         ("GRU", 3, True), ("SimpleRNN", 8, False)]
     assert panel.stack.item(0).text().startswith("1. GRU(3)")
+
+
+def test_a_paused_run_still_delivers_its_last_blocks_and_trace(qtbot, make_window):
+    spec = ModelSpec(InputSpec(timesteps=300, features=3), [LayerSpec("GRU", 4, True)])
+    window = make_window(spec, autoplay=False)  # paused at step 0, the whole run is within LOOKAHEAD
+    wait_computed(qtbot, window)
+    assert all(s.received == 300 for s in window.run.streams)
+    assert window.export_action.isEnabled()
