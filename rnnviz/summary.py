@@ -55,6 +55,11 @@ class SummaryRow:
     output_shape: tuple[int | None, ...]
     params: int
 
+    @property
+    def shape_text(self) -> str:
+        """The output shape as Keras prints it: ``(None, 10, 16)``."""
+        return "(" + ", ".join("None" if d is None else str(d) for d in self.output_shape) + ")"
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -83,8 +88,7 @@ class Summary:
         lines += _row(["Layer (type)", "Output Shape", "Param #"])
         lines.append("=" * _LINE)
         for row in self.rows:
-            shape = "(" + ", ".join("None" if d is None else str(d) for d in row.output_shape) + ")"
-            lines += _row([f"{row.name} ({row.type})", shape, f"{row.params}"])
+            lines += _row([f"{row.name} ({row.type})", row.shape_text, f"{row.params}"])
             lines.append(" " * _LINE)
         lines.append("=" * _LINE)
         lines += [

@@ -273,8 +273,7 @@ class LayerPanel(QWidget):
         rows = summary.rows if summary is not None else ()
         self.table.setRowCount(len(rows))
         for i, row in enumerate(rows):
-            shape = "(" + ", ".join("None" if d is None else str(d) for d in row.output_shape) + ")"
-            for col, text in enumerate((f"{row.name} ({row.type})", shape, f"{row.params:,}")):
+            for col, text in enumerate((f"{row.name} ({row.type})", row.shape_text, f"{row.params:,}")):
                 item = QTableWidgetItem(text)
                 if col == 2:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

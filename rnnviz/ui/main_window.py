@@ -262,8 +262,7 @@ class MainWindow(QMainWindow):
         if not session.valid:
             self.show_error(session.problem or "invalid model")
             return
-        self.status_message.setStyleSheet("")
-        self.status_message.setText("")
+        self.show_info("")
         self.run = RunData.empty(session.model.spec)
         self.run.set_threshold(self.threshold.value())
         self.heatmaps.show_run(self.run)
@@ -406,6 +405,10 @@ class MainWindow(QMainWindow):
         stream = streams[0] if streams else self.run.streams[0]
         self.unit_trace.select(stream, unit if streams else 0)
 
+    def show_info(self, message: str) -> None:
+        self.status_message.setStyleSheet("")
+        self.status_message.setText(message)
+
     def show_error(self, message: str) -> None:
         self.status_message.setStyleSheet("color: #b00020; font-weight: bold")
         self.status_message.setText(message)
@@ -461,8 +464,7 @@ class MainWindow(QMainWindow):
         except RnnvizError as exc:
             self.show_error(f"cannot save: {exc}")
             return False
-        self.status_message.setStyleSheet("")
-        self.status_message.setText(f"saved {path}")
+        self.show_info(f"saved {path}")
         self._remember(Path(path))
         return True
 
@@ -475,16 +477,14 @@ class MainWindow(QMainWindow):
         except RnnvizError as exc:
             self.show_error(str(exc))
             return False
-        self.status_message.setStyleSheet("")
-        self.status_message.setText(f"wrote {len(written)} files to {out_dir}")
+        self.show_info(f"wrote {len(written)} files to {out_dir}")
         return True
 
     def export_image(self, path: str | Path) -> bool:
         if not self.heatmaps.render_image().save(str(path)):
             self.show_error(f"{path}: cannot write the image (use .png or .jpg in a writable folder)")
             return False
-        self.status_message.setStyleSheet("")
-        self.status_message.setText(f"saved {path}")
+        self.show_info(f"saved {path}")
         return True
 
     def open_dialog(self) -> None:
