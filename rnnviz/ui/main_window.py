@@ -8,6 +8,7 @@ second, however fast blocks come.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from dataclasses import replace
@@ -45,22 +46,28 @@ class _DeviceProbe(QObject):
     forward pass so that the first real run does not pay for torch's kernel set-up."""
 
     found = Signal(list)
+    warmed = Signal()  # torch is imported and its recurrent kernels have run once
 
     def start(self) -> None:
         threading.Thread(target=self._probe, name="rnnviz-device-probe", daemon=True).start()
 
     def _probe(self) -> None:
         try:
-            import torch
-
             from rnnviz.engine.device import available_devices
 
-            self.found.emit(available_devices())
+            devices = available_devices()
+        except Exception:  # noqa: BLE001 - without torch the worker reports the real error
+            devices = ["cpu"]
+        self.found.emit(devices)
+        try:
+            import torch
+
             with torch.inference_mode():
                 for module in (torch.nn.GRU(2, 2), torch.nn.RNN(2, 2)):
                     module(torch.zeros(3, 2))
-        except Exception:  # noqa: BLE001 - without torch the worker reports the real error
-            self.found.emit(["cpu"])
+        except Exception:  # noqa: BLE001 - a warm-up only; a real run reports its own errors
+            pass
+        self.warmed.emit()
 
 
 class MainWindow(QMainWindow):
@@ -127,6 +134,7 @@ class MainWindow(QMainWindow):
         self.frame_timer.start()
         self.probe = _DeviceProbe()
         self.probe.found.connect(self.panel.set_devices)
+        self.probe.warmed.connect(self._freeze_startup_objects)
         QTimer.singleShot(0, self.probe.start)
         QTimer.singleShot(0, self.start_run)
 
@@ -232,6 +240,13 @@ class MainWindow(QMainWindow):
         for label in (self.device_label, self.rate_label, self.fps_label):
             self.statusBar().addPermanentWidget(label)
 
+    @Slot()
+    def _freeze_startup_objects(self) -> None:
+        """Exempt everything imported so far (torch, Qt, pyqtgraph: hundreds of thousands of objects)
+        from the cyclic garbage collector. Otherwise each full collection walks them all, which stops
+        every thread, the GUI's included, for 60-100 ms in the middle of a run."""
+        gc.freeze()
+
     # --- runs ---------------------------------------------------------------------------------------
     @Slot()
     def _schedule_restart(self) -> None:
@@ -273,7 +288,7 @@ class MainWindow(QMainWindow):
             self._set_speed(default_speed(self.run.total))
         self.playback.playing = self.autoplay or self.playback.playing
         self._rate_mark = (time.monotonic(), 0, self._frames)
-        self.worker = ComputeWorker(session.model, session.inputs, self.device)
+        self.worker = ComputeWorker(session.model, session.inputs, self.device, store=self.run.store)
         self.worker.block_ready.connect(self._on_block)
         self.worker.done.connect(self._on_done)
         self.worker.failed.connect(self._on_failed)
@@ -326,8 +341,10 @@ class MainWindow(QMainWindow):
         if run.reveal(step):
             self.heatmaps.refresh()
             self._frames += 1
-        if now - self._plots_drawn >= PLOTS_INTERVAL_S or run.computed >= run.total:
-            self._plots_drawn = now  # the line plots below change little per frame: redraw them less often
+        if not playback.playing or now - self._plots_drawn >= PLOTS_INTERVAL_S:
+            # while playing, the line plots below change little per frame: redraw them less often
+            # (paused, they only redraw when a step or the scrubber changed what is revealed)
+            self._plots_drawn = now
             self.saturation.refresh()
             self.unit_trace.refresh()
         self.scrubber.blockSignals(True)

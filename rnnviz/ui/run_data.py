@@ -75,13 +75,25 @@ class RunData:
     def stream(self, layer: int, direction: str) -> Stream:
         return next(s for s in self.streams if s.layer == layer and s.direction == direction)
 
-    def add(self, block: Block) -> None:
-        """Store a block from the worker (rows are in input-time order)."""
+    def store(self, block: Block) -> None:
+        """Copy a block's states into the stream's arrays; the worker thread calls this before it hands
+        the block over.
+
+        The arrays start as untouched zeros, so the first write to each row faults its memory pages in,
+        which costs far more than the copy (10-20 ms per block while the engine's threads allocate and
+        free memory beside it): the worker pays for that, not the GUI. Rows beyond ``received`` are
+        never read, so writing them while the GUI reads earlier rows is safe.
+        """
         stream = self.stream(block.layer, block.direction)
         rows = slice(block.start, block.stop)
         stream.hidden[rows] = block.hidden
         for gate, values in block.gates.items():
             stream.gates[gate][rows] = values
+
+    def add(self, block: Block) -> None:
+        """Count a block the worker has stored (see :meth:`store`) as received, in the GUI thread."""
+        stream = self.stream(block.layer, block.direction)
+        rows = slice(block.start, block.stop)
         stream.saturated[rows], stream.gain[rows] = saturation_stats(block.hidden, self.threshold)
         steps = self.timesteps
         stream.received = max(stream.received, block.stop if stream.direction == "forward" else steps - block.start)

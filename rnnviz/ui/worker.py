@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import os
 import threading
+from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
+from rnnviz.engine.stepper import Block
 from rnnviz.errors import RnnvizError
 from rnnviz.model import Model
 
@@ -30,18 +32,24 @@ def _yield_cpu_to_gui() -> None:
 
 
 class ComputeWorker(QThread):
-    """Runs one model once. Signals carry plain Python/numpy objects."""
+    """Runs one model once. Signals carry plain Python/numpy objects.
+
+    ``store``, if given, is called in the worker thread with each block before the block is handed
+    over (the views' buffers are filled there, see :meth:`rnnviz.ui.run_data.RunData.store`).
+    """
 
     started_on = Signal(str)  # the resolved device, once torch is ready
     block_ready = Signal(object)  # rnnviz.engine.stepper.Block
     done = Signal(object)  # rnnviz.trace.Trace, complete
     failed = Signal(str)
 
-    def __init__(self, model: Model, inputs: np.ndarray, device: str) -> None:
+    def __init__(self, model: Model, inputs: np.ndarray, device: str,
+                 store: Callable[[Block], None] | None = None) -> None:
         super().__init__()
         self.model = model
         self.inputs = inputs
         self.device = device
+        self.store = store
         self._cancelled = threading.Event()
         self._allowed = threading.Event()
         self._allowed.set()
@@ -72,6 +80,8 @@ class ComputeWorker(QThread):
                 for block in blocks:
                     if self._cancelled.is_set():
                         return
+                    if self.store is not None:
+                        self.store(block)
                     self.block_ready.emit(block)
                     self._allowed.wait()  # paused: compute nothing more until resumed or cancelled
             finally:
