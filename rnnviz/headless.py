@@ -81,9 +81,10 @@ def prepare(source: ModelSpec | str | Path, inputs: np.ndarray | str | Path | No
     return Model(spec, loaded.weights, loaded.names, loaded.model_name), array
 
 
-def stepper(model: Model, inputs: np.ndarray, device: str = "auto") -> Stepper:
+def stepper(model: Model, inputs: np.ndarray, device: str = "auto",
+            thread_init: Callable[[], None] | None = None) -> Stepper:
     return Stepper(model.spec, model.weights, inputs, device=device, names=model.names,
-                   model_name=model.model_name)
+                   model_name=model.model_name, thread_init=thread_init)
 
 
 def run(source: ModelSpec | str | Path, inputs: np.ndarray | str | Path | None = None,

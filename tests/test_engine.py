@@ -11,7 +11,7 @@ import rnnviz
 from rnnviz.engine import stepper as stepper_module
 from rnnviz.engine.cells import CellWeights, from_torch, init_weights, to_torch
 from rnnviz.engine.device import resolve_device
-from rnnviz.engine.stepper import BLOCK, Stepper
+from rnnviz.engine.stepper import BLOCK, Stepper, block_edges
 from rnnviz.errors import DeviceError, InputError
 from rnnviz.headless import prepare
 from rnnviz.inputs import generate, read_input, text_alphabet
@@ -262,8 +262,9 @@ def test_blocks_cover_the_sequence_in_order():
     for b in blocks:
         assert b.hidden.shape == (b.stop - b.start, spec.layers[b.layer].units)
         spans.setdefault((b.layer, b.direction), []).append((b.start, b.stop))
-    forward = [(0, BLOCK), (BLOCK, 2 * BLOCK), (2 * BLOCK, LONG)]
-    backward = [(LONG - BLOCK, LONG), (LONG - 2 * BLOCK, LONG - BLOCK), (0, LONG - 2 * BLOCK)]  # from the end
+    edges = block_edges(LONG)
+    forward = list(zip(edges, edges[1:]))
+    backward = [(LONG - stop, LONG - start) for start, stop in forward]  # from the end
     assert spans == {(0, "forward"): forward, (0, "backward"): backward, (1, "forward"): forward,
                      (2, "forward"): forward, (2, "backward"): backward}
 
@@ -297,6 +298,15 @@ def test_same_seed_bit_identical_and_seeds_matter():
         assert not np.array_equal(h, c.hidden(i, d))
         for g, values in a.gates(i, d).items():
             assert np.array_equal(values, b.gates(i, d)[g])
+
+
+def test_block_edges_start_short_then_stay_at_block():
+    assert block_edges(1) == [0, 1]
+    assert block_edges(32) == [0, 32]
+    edges = block_edges(3000)
+    sizes = [b - a for a, b in zip(edges, edges[1:])]
+    assert edges[0] == 0 and edges[-1] == 3000
+    assert sizes[:4] == [32, 64, 128, 256] and set(sizes[4:-1]) == {BLOCK} and 0 < sizes[-1] <= BLOCK
 
 
 def test_block_size_does_not_change_the_numbers(monkeypatch):
@@ -540,9 +550,25 @@ def test_a_paused_consumer_pauses_the_computation():
     stepper = Stepper(model.spec, model.weights, inputs, device="cpu")
     blocks = iter(stepper)
     first = next(blocks)
-    assert (first.layer, first.start, first.stop) == (0, 0, BLOCK)
-    limit = (2 + getattr(stepper_module, "AHEAD", 0)) * BLOCK
+    edges = block_edges(steps)
+    assert (first.layer, first.start, first.stop) == (0, 0, edges[1])
+    limit = edges[2 + stepper_module.AHEAD]
     for layer in (1, 2):
         assert not stepper.trace.hidden(layer)[limit:].any()
     blocks.close()
     assert not [t for t in threading.enumerate() if t.name.startswith("rnnviz-direction")]
+
+
+def test_thread_init_runs_in_every_compute_thread():
+    spec = long_spec()
+    model, inputs = prepare(spec)
+    names = []
+    lock = threading.Lock()
+
+    def init():
+        with lock:
+            names.append(threading.current_thread().name)
+
+    trace = Stepper(model.spec, model.weights, inputs, device="cpu", thread_init=init).run()
+    assert sorted(names) == sorted(f"rnnviz-direction-{i}-{d}" for i, l in enumerate(spec.layers) for d in l.directions)
+    assert np.array_equal(trace.hidden(1, "forward"), rnnviz.run(spec, device="cpu").hidden(1, "forward"))

@@ -1,7 +1,7 @@
 """The stepping generator: the one place where states are computed, for the GUI and headless runs.
 
 Every direction of every layer is a *sweep*: it reads its layer's input in its own time order,
-forward from ``t = 0`` and backward from ``t = T-1``, in blocks of :data:`BLOCK` steps. Each block
+forward from ``t = 0`` and backward from ``t = T-1``, in blocks (see :func:`block_edges`). Each block
 runs torch's fused ``nn.RNN``/``nn.GRU`` kernel from the state the previous block ended in, writes
 the states into the trace (on the CPU straight into its arrays), and for a GRU recovers the gates
 of the whole block in two matrix products instead of stepping them one by one.
@@ -11,15 +11,15 @@ two directions of a bidirectional layer side by side, and the layers of a unidir
 pipeline (layer 2 runs block 1 while layer 1 runs block 2). The generator yields in the same order
 on every device: layer by layer, and within a layer block by block, forward before backward.
 
-The block size is fixed, not chosen by the consumer, so the GUI and ``rnnviz run`` compute
-bit-identical states whatever pace they drain the generator at.
+The blocks are fixed by the number of timesteps, not chosen by the consumer, so the GUI and
+``rnnviz run`` compute bit-identical states whatever pace they drain the generator at.
 """
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -33,9 +33,24 @@ if TYPE_CHECKING:
 
 # Steps per block. Each block costs a fused call, thread hand-offs and some Python besides its steps:
 # with 64-step blocks a run took about a quarter longer than with 256, and a block of 256 steps
-# still takes only milliseconds, so the GUI is not kept waiting.
+# still takes only milliseconds, so the GUI is not kept waiting. The first blocks of a sweep are
+# shorter, FIRST_BLOCK steps and doubling from there, so that the first states arrive at once.
 BLOCK = 256
+FIRST_BLOCK = 32
 AHEAD = 1  # blocks a CPU sweep may compute beyond the one the generator waits for (see _Workers)
+
+
+def block_edges(steps: int) -> list[int]:
+    """Where a sweep of ``steps`` steps is cut into blocks, in steps from its start (0 … steps).
+
+    A function of ``steps`` alone, never of the consumer: a fused kernel's rounding may depend on how
+    many steps it is given, so every run of a model must cut its sweeps in the same places.
+    """
+    edges, size = [0], min(FIRST_BLOCK, BLOCK)
+    while edges[-1] < steps:
+        edges.append(min(edges[-1] + size, steps))
+        size = min(2 * size, BLOCK)
+    return edges
 
 
 @dataclass(frozen=True)
@@ -96,15 +111,10 @@ class _Sweep:
                  hidden: torch.Tensor, gates: dict[str, torch.Tensor], device: str) -> None:
         import torch
 
-        params = {k: _owned(v, device) for k, v in to_torch(cell).items()}
-        module_type = torch.nn.GRU if cell.type == "GRU" else torch.nn.RNN
-        module = module_type(cell.input_dim, cell.units, device="meta")
-        # assign: the module takes these tensors as they are, no copy (nor torch's random init)
-        module.load_state_dict({f"{name}_l0": value for name, value in params.items()}, assign=True)
-        module.requires_grad_(False)
-        module.flatten_parameters()
-        self.module = module
-        self.params = params
+        self.cell = cell
+        self.device = device
+        self.module: torch.nn.RNNBase | None = None  # built by the first block (see _build)
+        self.params: dict[str, torch.Tensor] = {}
         self.is_gru = cell.type == "GRU"
         self.units = cell.units
         self.layer = layer
@@ -113,18 +123,33 @@ class _Sweep:
         self.hidden = hidden
         self.gates = gates
         self.steps = hidden.shape[0]
-        self.blocks = -(-self.steps // BLOCK)
+        self.edges = block_edges(self.steps)
+        self.blocks = len(self.edges) - 1
         self.finished = 0  # blocks whose rows are final
         self.state = torch.zeros(1, cell.units, dtype=torch.float32, device=device)
 
+    def _build(self) -> None:
+        """The torch module over this direction's weights. Built by the first block, on the thread that
+        runs it, so that the first layer starts computing before the layers above are set up."""
+        import torch
+
+        self.params = {k: _owned(v, self.device) for k, v in to_torch(self.cell).items()}
+        module_type = torch.nn.GRU if self.is_gru else torch.nn.RNN
+        module = module_type(self.cell.input_dim, self.units, device="meta")
+        # assign: the module takes these tensors as they are, no copy (nor torch's random init)
+        module.load_state_dict({f"{name}_l0": value for name, value in self.params.items()}, assign=True)
+        module.requires_grad_(False)
+        module.flatten_parameters()
+        self.module = module
+
     def rows(self, k: int) -> tuple[int, int]:
         """Input times ``start, stop`` of this sweep's block ``k``."""
-        start, stop = k * BLOCK, min((k + 1) * BLOCK, self.steps)
+        start, stop = self.edges[k], self.edges[k + 1]
         return (start, stop) if self.direction == "forward" else (self.steps - stop, self.steps - start)
 
     def covers(self, start: int, stop: int) -> bool:
         """Whether the states at input times ``start … stop-1`` are final."""
-        reached = min(self.finished * BLOCK, self.steps)
+        reached = self.edges[self.finished]
         return stop <= reached if self.direction == "forward" else start >= self.steps - reached
 
     def can_run(self, k: int) -> bool:
@@ -135,6 +160,8 @@ class _Sweep:
         """Compute block ``k`` (blocks run in order) into :attr:`hidden` and :attr:`gates`."""
         import torch
 
+        if self.module is None:
+            self._build()
         start, stop = self.rows(k)
         if isinstance(self.sources, list):
             parts = [s.hidden[start:stop] for s in self.sources]
@@ -218,7 +245,8 @@ class _Workers:
     also makes the states independent of the caller's thread settings.
     """
 
-    def __init__(self, sweeps: list[_Sweep]) -> None:
+    def __init__(self, sweeps: list[_Sweep], thread_init: Callable[[], None] | None = None) -> None:
+        self.thread_init = thread_init
         self.changed = threading.Condition()
         self.cores = threading.Semaphore(max(1, _ThreadBudget.enter()))
         self.position = (0, 0)  # (layer, block) the generator is waiting for or yielding
@@ -237,6 +265,8 @@ class _Workers:
         import torch
 
         try:
+            if self.thread_init is not None:
+                self.thread_init()
             torch.set_num_threads(1)
             for k in range(sweep.blocks):
                 with self.changed:
@@ -289,13 +319,18 @@ class Stepper:
         ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
     names
         Layer names for summaries (Keras' defaults when omitted).
+    thread_init
+        Called first in each CPU compute thread (the GUI lowers their CPU priority with it, so that
+        the thread draining the generator and the GUI itself run as soon as they are woken).
     """
 
     def __init__(self, spec: ModelSpec, weights: Sequence[LayerWeights], inputs: np.ndarray,
-                 device: str = "auto", names: Sequence[str] | None = None, model_name: str = "sequential") -> None:
+                 device: str = "auto", names: Sequence[str] | None = None, model_name: str = "sequential",
+                 thread_init: Callable[[], None] | None = None) -> None:
         from rnnviz.summary import keras_names
 
         self.spec = spec
+        self.thread_init = thread_init
         self.weights = list(weights)
         self.device = resolve_device(device)
         if self.device.startswith("cuda"):
@@ -335,7 +370,8 @@ class Stepper:
         :attr:`Block.done` counts steps that are finished.
         """
         layers = self._sweeps()
-        workers = _Workers([s for sweeps in layers for s in sweeps]) if self.device == "cpu" else None
+        workers = _Workers([s for sweeps in layers for s in sweeps], self.thread_init) \
+            if self.device == "cpu" else None
         try:
             steps = self.spec.input.timesteps
             for index, sweeps in enumerate(layers):
@@ -345,7 +381,7 @@ class Stepper:
                             workers.wait(sweep, k)
                         else:
                             sweep.run(k)
-                    done = index * steps + min((k + 1) * BLOCK, steps)
+                    done = index * steps + sweeps[0].edges[k + 1]
                     for sweep in sweeps:
                         yield self._record(index, sweep, k, done)
         finally:

@@ -99,8 +99,8 @@ class _StreamPlot:
     def rebind(self, stream: Stream) -> None:
         """Show another stream of the same shape (a new run of the same stack): start blank."""
         self.stream = stream
-        self.buffer[:] = np.nan
-        self.rgba[:] = self.lut[LUT_SIZE]
+        self.buffer.fill(np.nan)
+        self.rgba.view(np.uint32).fill(self.lut[LUT_SIZE].view(np.uint32)[0])  # one word per pixel: fast
         self.image.setImage(self.rgba, autoLevels=False)
         self.cursor.setPos(-0.5 if stream.direction == "forward" else self.steps - 0.5)
         self.shown = 0

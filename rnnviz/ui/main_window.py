@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
         below.setStretchFactor(1, 2)
         below.setSizes([300, 600])
         below.setMinimumHeight(150)
+        self.line_panes = [self.unit_trace.refresh, lambda: self.saturation.refresh("fraction"),
+                           lambda: self.saturation.refresh("gain")]
         self.plots_dock = self._dock("Unit trace and saturation", below, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._build_toolbar()
         self._build_menus()
@@ -280,6 +282,14 @@ class MainWindow(QMainWindow):
         self.show_info("")
         self.run = RunData.empty(session.model.spec)
         self.run.set_threshold(self.threshold.value())
+        # start computing first: the worker sets up while the views below are reset (its signals are
+        # queued, so none is handled before this method returns)
+        self.worker = ComputeWorker(session.model, session.inputs, self.device, store=self.run.store)
+        self.worker.block_ready.connect(self._on_block)
+        self.worker.done.connect(self._on_done)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.started_on.connect(self._on_started)
+        self.worker.start()
         self.heatmaps.show_run(self.run)
         self.saturation.show_run(self.run)
         self._follow_unit()
@@ -288,12 +298,6 @@ class MainWindow(QMainWindow):
             self._set_speed(default_speed(self.run.total))
         self.playback.playing = self.autoplay or self.playback.playing
         self._rate_mark = (time.monotonic(), 0, self._frames)
-        self.worker = ComputeWorker(session.model, session.inputs, self.device, store=self.run.store)
-        self.worker.block_ready.connect(self._on_block)
-        self.worker.done.connect(self._on_done)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.started_on.connect(self._on_started)
-        self.worker.start()
         self._sync_play_text()
 
     def _current(self, sender: QObject | None) -> bool:
@@ -341,12 +345,15 @@ class MainWindow(QMainWindow):
         if run.reveal(step):
             self.heatmaps.refresh()
             self._frames += 1
-        if not playback.playing or now - self._plots_drawn >= PLOTS_INTERVAL_S:
-            # while playing, the line plots below change little per frame: redraw them less often
-            # (paused, they only redraw when a step or the scrubber changed what is revealed)
+        if not playback.playing:  # redraw at once what a step or the scrubber revealed (else nothing)
+            for pane in self.line_panes:
+                pane()
+        elif now - self._plots_drawn >= PLOTS_INTERVAL_S / len(self.line_panes):
+            # while playing the line plots change little per frame: each is redrawn PLOTS_INTERVAL_S
+            # apart, and in turn, so that no frame pays for all of them
             self._plots_drawn = now
-            self.saturation.refresh()
-            self.unit_trace.refresh()
+            self.line_panes[0]()
+            self.line_panes.append(self.line_panes.pop(0))
         self.scrubber.blockSignals(True)
         self.scrubber.setRange(0, run.computed)
         self.scrubber.setValue(step)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
@@ -15,11 +17,18 @@ _PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255,
             (140, 86, 75), (227, 119, 194)]
 
 
+@functools.lru_cache(maxsize=4)
+def _times(steps: int) -> np.ndarray:
+    """0 … steps-1 as float32, shared by every curve of a run (read-only)."""
+    times = np.arange(steps, dtype=np.float32)
+    times.flags.writeable = False
+    return times
+
+
 def _revealed(stream: Stream, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """x and y of the revealed part of a per-timestep series."""
     rows = stream.revealed_slice()
-    x = np.arange(values.shape[0], dtype=np.float32)[rows]
-    return x, values[rows]
+    return _times(values.shape[0])[rows], values[rows]
 
 
 class UnitTracePlot(pg.PlotWidget):
@@ -92,13 +101,13 @@ class SaturationPlots(QWidget):
         self.fraction.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextSize="7pt", colCount=2)
         self.fraction.setXLink(self.gain)
         self.lines: list[tuple[Stream, pg.PlotDataItem, pg.PlotDataItem]] = []
-        self.versions: list[int] = []
+        self.versions: list[list[int]] = []  # per line: the stream version drawn in each plot
 
     def show_run(self, run: RunData) -> None:
         """Plot a new run's streams; the curves are reused when the stack's shape did not change."""
         if [(s.title, s.hidden.shape) for s, _, _ in self.lines] == [(s.title, s.hidden.shape) for s in run.streams]:
             self.lines = [(stream, fraction, gain) for stream, (_, fraction, gain) in zip(run.streams, self.lines)]
-            self.versions = [-1] * len(self.lines)
+            self.versions = [[-1, -1] for _ in self.lines]
             self.refresh()
             return
         for plot in (self.fraction, self.gain):
@@ -113,13 +122,16 @@ class SaturationPlots(QWidget):
             marks = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} \
                 if run.timesteps <= MARKED_STEPS else {}
             self.lines.append((stream, self.fraction.plot(pen=pen, name=name, **marks), self.gain.plot(pen=pen, **marks)))
-        self.versions = [-1] * len(self.lines)
+        self.versions = [[-1, -1] for _ in self.lines]
         self.fraction.setXRange(0, max(run.timesteps - 1, 1))
         self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, part: str | None = None) -> None:
+        """Redraw the lines of streams that changed: both plots, or only ``fraction`` or ``gain``."""
         for i, (stream, fraction, gain) in enumerate(self.lines):
-            if self.versions[i] != stream.version:
-                self.versions[i] = stream.version
+            if part in (None, "fraction") and self.versions[i][0] != stream.version:
                 fraction.setData(*_revealed(stream, stream.saturated))
+                self.versions[i][0] = stream.version
+            if part in (None, "gain") and self.versions[i][1] != stream.version:
                 gain.setData(*_revealed(stream, stream.gain))
+                self.versions[i][1] = stream.version

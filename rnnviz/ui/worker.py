@@ -23,8 +23,9 @@ COMPUTE_NICENESS = 10
 
 
 def _yield_cpu_to_gui() -> None:
-    """Lower this thread's CPU priority (threads it starts inherit it), so that when compute keeps
-    every core busy the GUI thread still paints on time. Linux only; elsewhere a no-op."""
+    """Lower the calling compute thread's CPU priority, so that when compute keeps every core busy
+    the GUI thread still paints on time, and this worker hands each block over as soon as it is
+    woken. Linux only; elsewhere a no-op."""
     try:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), COMPUTE_NICENESS)
     except (AttributeError, OSError):
@@ -71,9 +72,8 @@ class ComputeWorker(QThread):
     def run(self) -> None:  # runs in the worker thread
         from rnnviz.headless import stepper
 
-        _yield_cpu_to_gui()
         try:
-            steps = stepper(self.model, self.inputs, self.device)
+            steps = stepper(self.model, self.inputs, self.device, thread_init=_yield_cpu_to_gui)
             self.started_on.emit(steps.device)
             blocks = iter(steps)
             try:
