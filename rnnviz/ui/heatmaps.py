@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRect, Qt, Signal
-from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QImage, QPainter, QPixmap, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QToolTip, QWidget
 
 from rnnviz.ui.run_data import RunData, Stream
@@ -71,6 +71,36 @@ def maxabs_reduce(values: np.ndarray, factor: int, axis: int) -> np.ndarray:
     return np.moveaxis(np.take_along_axis(grouped, pick, axis=1)[:, 0], 0, axis)
 
 
+class ColumnImage(pg.GraphicsObject):
+    """An RGBA image drawn straight from a numpy array, that repaints only the columns that changed.
+
+    pyqtgraph's ImageItem re-renders and repaints the whole image on every ``setImage``; a heatmap that
+    fills in a few columns per frame would pay for all of them. Here the QImage shares the array's
+    memory: edit ``rgba`` in place, then call :meth:`columns_changed`.
+
+    ``rgba`` is (rows, columns, 4) uint8 whose alpha is 0 or 255, so it is valid premultiplied RGBA
+    (Qt's fastest format to draw). The item spans ``rect`` in its parent's (data) coordinates.
+    """
+
+    def __init__(self, rgba: np.ndarray, rect: QRectF) -> None:
+        super().__init__()
+        self.rgba = rgba
+        rows, columns = rgba.shape[:2]
+        self.qimage = QImage(rgba.data, columns, rows, rgba.strides[0], QImage.Format.Format_RGBA8888_Premultiplied)
+        self.setTransform(QTransform.fromScale(rect.width() / columns, rect.height() / rows))
+        self.setPos(rect.topLeft())
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
+        return QRectF(0, 0, self.qimage.width(), self.qimage.height())
+
+    def paint(self, painter: QPainter, *args) -> None:
+        painter.drawImage(self.boundingRect(), self.qimage)
+
+    def columns_changed(self, first: int, stop: int) -> None:
+        """Repaint columns ``first … stop-1`` (all of them: :meth:`update`)."""
+        self.update(QRectF(first, 0, stop - first, self.qimage.height()))
+
+
 class _StreamPlot:
     """The plot, image and cursor of one stream.
 
@@ -87,10 +117,9 @@ class _StreamPlot:
         self.fx = -(-steps // MAX_COLUMNS)
         self.fy = -(-stream.units // MAX_ROWS)
         self.buffer = np.full((-(-stream.units // self.fy), -(-steps // self.fx)), np.nan, np.float32)
-        self.rgba = colour(self.buffer, lut)
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setImage(self.rgba, autoLevels=False)
-        self.image.setRect(-0.5, -0.5, steps, stream.units)  # cell (t, unit) centred on its integer ticks
+        self.rgba = np.ascontiguousarray(colour(self.buffer, lut))
+        # cell (t, unit) centred on its integer ticks
+        self.image = ColumnImage(self.rgba, QRectF(-0.5, -0.5, steps, stream.units))
         plot.addItem(self.image)
         self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((30, 30, 30), width=2))
         plot.addItem(self.cursor)
@@ -101,7 +130,7 @@ class _StreamPlot:
         self.stream = stream
         self.buffer.fill(np.nan)
         self.rgba.view(np.uint32).fill(self.lut[LUT_SIZE].view(np.uint32)[0])  # one word per pixel: fast
-        self.image.setImage(self.rgba, autoLevels=False)
+        self.image.update()
         self.cursor.setPos(-0.5 if stream.direction == "forward" else self.steps - 0.5)
         self.shown = 0
 
@@ -125,7 +154,7 @@ class _StreamPlot:
         reduced = maxabs_reduce(maxabs_reduce(block, self.fx, 0), self.fy, 1)
         self.buffer[:, columns.start:columns.stop] = reduced.T
         self.rgba[:, columns.start:columns.stop] = colour(reduced.T, self.lut)
-        self.image.setImage(self.rgba, autoLevels=False)
+        self.image.columns_changed(columns.start, columns.stop)
         self.shown = stream.revealed
         edge = stream.revealed if stream.direction == "forward" else self.steps - stream.revealed
         self.cursor.setPos(edge - 0.5)
@@ -134,7 +163,7 @@ class _StreamPlot:
     def set_lut(self, lut: np.ndarray) -> None:
         self.lut = lut
         self.rgba[:] = colour(self.buffer, lut)
-        self.image.setImage(self.rgba, autoLevels=False)
+        self.image.update()
 
     def value(self, t: int, unit: int) -> float:
         """The state at (t, unit) if it is revealed, else NaN."""
