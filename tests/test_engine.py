@@ -13,6 +13,7 @@ from rnnviz.engine.cells import CellWeights, from_torch, init_weights, to_torch
 from rnnviz.engine.device import resolve_device
 from rnnviz.engine.stepper import BLOCK, Stepper, block_edges
 from rnnviz.errors import DeviceError, InputError
+from rnnviz.trace import trace_bytes
 from rnnviz.headless import prepare
 from rnnviz.inputs import generate, read_input, text_alphabet
 from rnnviz.spec import InitSpec, InputSpec, LayerSpec, ModelSpec
@@ -572,3 +573,14 @@ def test_thread_init_runs_in_every_compute_thread():
     trace = Stepper(model.spec, model.weights, inputs, device="cpu", thread_init=init).run()
     assert sorted(names) == sorted(f"rnnviz-direction-{i}-{d}" for i, l in enumerate(spec.layers) for d in l.directions)
     assert np.array_equal(trace.hidden(1, "forward"), rnnviz.run(spec, device="cpu").hidden(1, "forward"))
+
+
+def test_a_run_too_large_for_the_cuda_device_is_refused_up_front(monkeypatch):
+    from rnnviz.engine import device as device_module
+
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (2**30, 16 * 2**30))
+    small = make_spec([LayerSpec("GRU", 8)], timesteps=100)
+    device_module.check_device_memory(trace_bytes(small), "cuda")  # fits: no error
+    with pytest.raises(DeviceError, match=r"model too large for cuda:0: .* need about 2\.0 GiB .* 1\.0 GiB free"):
+        device_module.check_device_memory(2 * 2**30, "cuda:0")
+    device_module.check_device_memory(2 * 2**30, "cpu")  # the host is checked elsewhere, before allocation

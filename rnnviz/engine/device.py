@@ -36,3 +36,22 @@ def resolve_device(name: str = "auto") -> str:
         if not index.isdigit() or int(index) >= torch.cuda.device_count():
             raise DeviceError(f"device {name!r} does not exist; this machine has {torch.cuda.device_count()} CUDA device(s)")
     return name
+
+
+def check_device_memory(need: int, device: str) -> None:
+    """Refuse a CUDA run whose buffers (``need`` bytes: every state and the weights) would not fit in
+    the device's free memory, rather than fail part-way with torch's out-of-memory error.
+
+    The CPU is checked against the host's memory before anything is allocated
+    (:func:`rnnviz.trace.check_memory`); MPS shares the host's memory.
+    """
+    if not device.startswith("cuda"):
+        return
+    import torch
+
+    free, _total = torch.cuda.mem_get_info(torch.device(device))
+    if need > free:
+        raise DeviceError(
+            f"model too large for {device}: its states and weights need about {need / 2**30:.1f} GiB and the "
+            f"device has {free / 2**30:.1f} GiB free; use fewer timesteps, layers or units, or device cpu"
+        )

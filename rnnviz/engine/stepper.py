@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 import numpy as np
 
 from rnnviz.engine.cells import CellWeights, LayerWeights, to_torch
-from rnnviz.engine.device import resolve_device
+from rnnviz.engine.device import check_device_memory, resolve_device
 from rnnviz.spec import ModelSpec
-from rnnviz.trace import Trace
+from rnnviz.trace import Trace, trace_bytes, weight_bytes
 
 if TYPE_CHECKING:
     import torch
@@ -333,6 +333,7 @@ class Stepper:
         self.thread_init = thread_init
         self.weights = list(weights)
         self.device = resolve_device(device)
+        check_device_memory(trace_bytes(spec) + weight_bytes(spec), self.device)
         if self.device.startswith("cuda"):
             import torch
 
