@@ -41,6 +41,11 @@ RESTART_MS = 150
 MAX_RECENT = 8
 
 
+def _position_text(layer: int, t: int, timesteps: int) -> str:
+    """The toolbar's "where is the cursor" text (``layer`` from 0)."""
+    return f" layer {layer + 1} · {t}/{timesteps} steps"
+
+
 class _DeviceProbe(QObject):
     """Imports torch off the GUI thread, reports the devices present, and runs a tiny recurrent
     forward pass so that the first real run does not pay for torch's kernel set-up."""
@@ -183,7 +188,6 @@ class MainWindow(QMainWindow):
         self.scrubber.valueChanged.connect(self._scrubbed)
         bar.addWidget(self.scrubber)
         self.position_label = QLabel()
-        self.position_label.setMinimumWidth(150)
         bar.addWidget(self.position_label)
         bar.addSeparator()
         self.mark = QCheckBox("mark |h| ≥")
@@ -298,6 +302,9 @@ class MainWindow(QMainWindow):
             self._set_speed(default_speed(self.run.total))
         self.playback.playing = self.autoplay or self.playback.playing
         self._rate_mark = (time.monotonic(), 0, self._frames)
+        widest = _position_text(len(self.run.spec.layers) - 1, self.run.timesteps, self.run.timesteps)
+        # a fixed width: a label that grows as digits change would relayout the toolbar every frame
+        self.position_label.setFixedWidth(self.position_label.fontMetrics().horizontalAdvance(widest) + 12)
         self._sync_play_text()
 
     def _current(self, sender: QObject | None) -> bool:
@@ -358,8 +365,7 @@ class MainWindow(QMainWindow):
         self.scrubber.setRange(0, run.computed)
         self.scrubber.setValue(step)
         self.scrubber.blockSignals(False)
-        layer, t = run.locate(step)
-        self.position_label.setText(f" layer {layer + 1} · {t}/{run.timesteps} steps")
+        self.position_label.setText(_position_text(*run.locate(step), run.timesteps))
         self._sync_play_text()
         mark_time, mark_steps, mark_frames = self._rate_mark
         if now - mark_time >= 0.5:
