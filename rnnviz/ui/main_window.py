@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QLabel, QMainWindow, QScrollArea, QSlider,
     QSplitter, QToolBar, QWidget,
@@ -142,8 +142,7 @@ class MainWindow(QMainWindow):
         self.probe = _DeviceProbe()
         self.probe.found.connect(self.panel.set_devices)
         self.probe.warmed.connect(self._freeze_startup_objects)
-        QTimer.singleShot(0, self.probe.start)
-        QTimer.singleShot(0, self.start_run)
+        self._painted = False  # the first run and torch's import wait for the window's first paint
 
     # --- construction -----------------------------------------------------------------------------
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -286,14 +285,6 @@ class MainWindow(QMainWindow):
         self.show_info("")
         self.run = RunData.empty(session.model.spec)
         self.run.set_threshold(self.threshold.value())
-        # start computing first: the worker sets up while the views below are reset (its signals are
-        # queued, so none is handled before this method returns)
-        self.worker = ComputeWorker(session.model, session.inputs, self.device, store=self.run.store)
-        self.worker.block_ready.connect(self._on_block)
-        self.worker.done.connect(self._on_done)
-        self.worker.failed.connect(self._on_failed)
-        self.worker.started_on.connect(self._on_started)
-        self.worker.start()
         self.heatmaps.show_run(self.run)
         self.saturation.show_run(self.run)
         self._follow_unit()
@@ -302,6 +293,14 @@ class MainWindow(QMainWindow):
             self._set_speed(default_speed(self.run.total))
         self.playback.playing = self.autoplay or self.playback.playing
         self._rate_mark = (time.monotonic(), 0, self._frames)
+        # started after the views are reset: the first run's worker imports torch, which holds the GIL
+        # for most of a second and would slow building the views threefold
+        self.worker = ComputeWorker(session.model, session.inputs, self.device, store=self.run.store)
+        self.worker.block_ready.connect(self._on_block)
+        self.worker.done.connect(self._on_done)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.started_on.connect(self._on_started)
+        self.worker.start()
         widest = _position_text(len(self.run.spec.layers) - 1, self.run.timesteps, self.run.timesteps)
         # a fixed width: a label that grows as digits change would relayout the toolbar every frame
         self.position_label.setFixedWidth(self.position_label.fontMetrics().horizontalAdvance(widest) + 12)
@@ -581,6 +580,16 @@ class MainWindow(QMainWindow):
         for url in event.mimeData().urls():
             self.open_file(url.toLocalFile())
         event.acceptProposedAction()
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        """After the first paint, import torch and start the first run. Importing torch holds the GIL for
+        most of a second; started earlier, it slowed building and painting the window threefold."""
+        super().paintEvent(event)
+        if not self._painted:
+            self._painted = True
+            if self.run is None:
+                QTimer.singleShot(0, self.start_run)
+            QTimer.singleShot(0, self.probe.start)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.frame_timer.stop()
