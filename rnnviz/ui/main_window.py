@@ -109,9 +109,9 @@ class MainWindow(QMainWindow):
         below = QSplitter(Qt.Orientation.Horizontal)
         below.addWidget(self.unit_trace)
         below.addWidget(self.saturation)
-        below.setStretchFactor(0, 1)
-        below.setStretchFactor(1, 2)
-        below.setSizes([300, 600])
+        below.setStretchFactor(0, 2)
+        below.setStretchFactor(1, 3)
+        below.setSizes([360, 540])
         below.setMinimumHeight(150)
         self.line_panes = [self.unit_trace.refresh, lambda: self.saturation.refresh("fraction"),
                            lambda: self.saturation.refresh("gain")]

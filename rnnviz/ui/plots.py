@@ -6,13 +6,15 @@ import functools
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from rnnviz.ui.run_data import RunData, Stream
 
 MARKED_STEPS = 60  # shorter series get a dot per timestep, so a single step is visible
 # Lines are one pixel wide except the followed unit's h: Qt strokes wider pens through a general
 # path stroker, about seven times slower, and eight such curves cost a frame.
+_H_COLOUR = (20, 20, 20)
+_GATE_COLOURS = {"z": (214, 39, 40), "r": (44, 160, 44)}
 _PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207),
             (140, 86, 75), (227, 119, 194)]
 
@@ -40,7 +42,6 @@ class UnitTracePlot(pg.PlotWidget):
         self.setYRange(-1.05, 1.05)
         self.setDownsampling(auto=True, mode="peak")
         self.setClipToView(True)
-        self.legend = self.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextSize="8pt")
         self.setTitle("Click a heatmap row to follow a unit", size="9pt", color="#202020")
         self.selection: tuple[Stream, int] | None = None
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -56,16 +57,21 @@ class UnitTracePlot(pg.PlotWidget):
             self.refresh()
             return
         self.clear()
-        self.legend.clear()
-        self.setTitle(f"{stream.title} · unit {unit}", size="9pt", color="#202020")
-        marks = {"symbol": "o", "symbolSize": 4, "symbolBrush": (20, 20, 20)} \
+        marks = {"symbol": "o", "symbolSize": 4, "symbolBrush": _H_COLOUR} \
             if stream.hidden.shape[0] <= MARKED_STEPS else {}
-        self.curves = {"h": self.plot(pen=pg.mkPen((20, 20, 20), width=2), name="h", **marks)}
-        styles = {"z": (214, 39, 40), "r": (44, 160, 44)}
-        for gate, color in styles.items():
+        self.curves = {"h": self.plot(pen=pg.mkPen(_H_COLOUR, width=2), **marks)}
+        keys = []
+        for gate, colour in _GATE_COLOURS.items():
             if gate in stream.gates:
-                self.curves[gate] = self.plot(pen=pg.mkPen(color, width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
-                                              name=f"{gate} gate")
+                pen = pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
+                self.curves[gate] = self.plot(pen=pen)
+                keys.append(f"<span style='color:{pg.mkColor(colour).name()}'>╌ {gate} gate</span>")
+        # the key goes under the title: the plot is narrow, and the curves fill all of it (saturated
+        # ones run along ±1, where a legend would sit)
+        key = "<br>" + "&nbsp;&nbsp;".join([f"<span style='color:{pg.mkColor(_H_COLOUR).name()}'>━ h</span>", *keys]) \
+            if keys else ""
+        title = f"L{stream.layer + 1} {stream.layer_type} {stream.direction} · unit {unit}"
+        self.setTitle(title + key, size="8pt", color="#202020")
         self.setXRange(0, max(stream.hidden.shape[0] - 1, 1))
         self.version = -1
         self.refresh()
@@ -88,18 +94,27 @@ class SaturationPlots(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.fraction = pg.PlotWidget(background="w", title="saturated fraction |h| ≥ thr.")
+        self.fraction = pg.PlotWidget(background="w", title="fraction saturated")
         self.gain = pg.PlotWidget(background="w", title="mean tanh gain 1−h²")
+        plots = QHBoxLayout()
+        plots.setContentsMargins(0, 0, 0, 0)
         for plot in (self.fraction, self.gain):
             plot.setLabel("bottom", "time step t")
             plot.setYRange(0, 1.02)
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
-            layout.addWidget(plot)
-        self.fraction.addLegend(offset=(-5, 5), brush=(255, 255, 255, 210), labelTextSize="7pt", colCount=2)
+            plots.addWidget(plot)
         self.fraction.setXLink(self.gain)
+        # the key is a wrapping label under both plots: a legend inside a plot would hide the curves
+        # that matter most (saturated ones run along the top), and one beside it is clipped when narrow
+        self.key = QLabel()
+        self.key.setWordWrap(True)
+        self.key.setStyleSheet("background: white; padding: 1px 6px; font-size: 8pt")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addLayout(plots, 1)
+        layout.addWidget(self.key)
         self.lines: list[tuple[Stream, pg.PlotDataItem, pg.PlotDataItem]] = []
         self.versions: list[list[int]] = []  # per line: the stream version drawn in each plot
 
@@ -112,16 +127,19 @@ class SaturationPlots(QWidget):
             return
         for plot in (self.fraction, self.gain):
             plot.clear()
-        self.fraction.getPlotItem().legend.clear()
         self.lines = []
+        keys = []
         for i, stream in enumerate(run.streams):
             color = _PALETTE[i % len(_PALETTE)]
-            style = pg.QtCore.Qt.PenStyle.SolidLine if stream.direction == "forward" else pg.QtCore.Qt.PenStyle.DashLine
-            name = f"L{stream.layer + 1} {stream.direction}"
+            forward = stream.direction == "forward"
+            style = pg.QtCore.Qt.PenStyle.SolidLine if forward else pg.QtCore.Qt.PenStyle.DashLine
             pen = pg.mkPen(color, width=1, style=style)
             marks = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} \
                 if run.timesteps <= MARKED_STEPS else {}
-            self.lines.append((stream, self.fraction.plot(pen=pen, name=name, **marks), self.gain.plot(pen=pen, **marks)))
+            self.lines.append((stream, self.fraction.plot(pen=pen, **marks), self.gain.plot(pen=pen, **marks)))
+            keys.append(f"<span style='color:{pg.mkColor(color).name()}; white-space:nowrap'>"
+                        f"{'━━' if forward else '╍╍'} L{stream.layer + 1} {stream.direction}</span>")
+        self.key.setText("&nbsp;&nbsp; ".join(keys))
         self.versions = [[-1, -1] for _ in self.lines]
         self.fraction.setXRange(0, max(run.timesteps - 1, 1))
         self.refresh()

@@ -286,6 +286,17 @@ def test_hover_and_click_a_unit_shows_its_trace_and_gates(qtbot, make_window):
     x, y = trace_plot.curves["h"].getData()
     np.testing.assert_array_equal(y, window.trace.hidden(1, "forward")[:, 2])
     np.testing.assert_array_equal(trace_plot.curves["z"].getData()[1], window.trace.gates(1, "forward")["z"][:, 2])
+    title = trace_plot.getPlotItem().titleLabel.text
+    assert "L1 GRU forward · unit 2" in title and "z gate" in title and "r gate" in title
+
+
+def test_saturation_key_names_every_stream(qtbot, make_window):
+    spec = ModelSpec(InputSpec(timesteps=16, features=2), [LayerSpec("GRU", 4, True), LayerSpec("SimpleRNN", 3)])
+    window = make_window(spec)
+    qtbot.waitUntil(lambda: window.run is not None)  # the first run starts after the first paint
+    key = window.saturation.key.text()
+    assert [name in key for name in ("L1 forward", "L1 backward", "L2 forward")] == [True] * 3
+    assert key.count("<span") == 3
 
 
 def test_dropping_files_opens_them(qtbot, make_window, data_dir):
