@@ -136,9 +136,8 @@ class MainWindow(QMainWindow):
         self.heatmaps.unit_clicked.connect(self._select_unit)
         self.restart_timer = QTimer(self, singleShot=True, interval=RESTART_MS)
         self.restart_timer.timeout.connect(self.start_run)
-        self.frame_timer = QTimer(self, interval=FRAME_MS)
+        self.frame_timer = QTimer(self, interval=FRAME_MS)  # runs only while something moves (see _wake)
         self.frame_timer.timeout.connect(self._tick)
-        self.frame_timer.start()
         self.probe = _DeviceProbe()
         self.probe.found.connect(self.panel.set_devices)
         self.probe.warmed.connect(self._freeze_startup_objects)
@@ -305,6 +304,7 @@ class MainWindow(QMainWindow):
         # a fixed width: a label that grows as digits change would relayout the toolbar every frame
         self.position_label.setFixedWidth(self.position_label.fontMetrics().horizontalAdvance(widest) + 12)
         self._sync_play_text()
+        self._wake()
 
     def _current(self, sender: QObject | None) -> bool:
         """Whether a signal comes from the current run's worker (not from a cancelled one)."""
@@ -320,26 +320,39 @@ class MainWindow(QMainWindow):
         if self._current(self.sender()) and self.run is not None:
             self.run.add(block)
             self.playback.computed = self.run.computed
+            self._wake()
 
     @Slot(object)
     def _on_done(self, trace: Trace) -> None:
         if self._current(self.sender()):
             self.trace = trace
             self.export_action.setEnabled(True)
+            self._wake()
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         if self._current(self.sender()):
             self.playback.playing = False
+            self._stop_worker()
             self.show_error(f"run failed: {message}")
 
     # --- frames -------------------------------------------------------------------------------------
+    def _wake(self) -> None:
+        """Run the frame timer: something changed that the views or the worker must follow. It stops
+        itself once nothing moves, so an idle window costs no CPU."""
+        if not self.frame_timer.isActive():
+            now = time.monotonic()
+            self._last_tick = now  # playback advances by the time since the last tick: not the idle time
+            self._rate_mark = (now, self.run.computed if self.run is not None else 0, self._frames)
+            self.frame_timer.start()
+
     @Slot()
     def _tick(self) -> None:
         now = time.monotonic()
         seconds, self._last_tick = now - self._last_tick, now
         run, playback = self.run, self.playback
         if run is None:
+            self.frame_timer.stop()
             return
         playback.computed = run.computed
         step = min(playback.advance(seconds), run.computed)
@@ -348,7 +361,8 @@ class MainWindow(QMainWindow):
             # trace: never pause it there, or the last blocks and the finished trace would not come
             finishing = run.computed >= run.total
             self.worker.resume() if playback.needs_compute or finishing else self.worker.pause()
-        if run.reveal(step):
+        changed = bool(run.reveal(step))
+        if changed:
             self.heatmaps.refresh()
             self._frames += 1
         if not playback.playing:  # redraw at once what a step or the scrubber revealed (else nothing)
@@ -373,6 +387,11 @@ class MainWindow(QMainWindow):
             self.rate_label.setText("computed" if done and not rate else f"{rate:,.0f} steps/s")
             self.fps_label.setText(f"{(self._frames - mark_frames) / (now - mark_time):.0f} fps")
             self._rate_mark = (now, run.computed, self._frames)
+        if not (changed or playback.playing or (self.worker is not None and playback.needs_compute)):
+            self.frame_timer.stop()  # nothing moves until a block, a control or an edit wakes it
+            waiting = "waits for playback" if self.worker is not None else "stopped"
+            self.rate_label.setText("computed" if run.computed >= run.total else waiting)
+            self.fps_label.setText("idle")
 
     def _sync_play_text(self) -> None:
         self.play_action.setText("Pause" if self.playback.playing else "Play")
@@ -382,22 +401,26 @@ class MainWindow(QMainWindow):
     def toggle_play(self) -> None:
         self.playback.toggle()
         self._sync_play_text()
+        self._wake()
 
     @Slot()
     def step(self) -> None:
         if self.run is not None:
             self.playback.step_once()
             self._sync_play_text()
+            self._wake()
 
     @Slot()
     def reset_playback(self) -> None:
         self.playback.seek(0)
         self._sync_play_text()
+        self._wake()
 
     @Slot(int)
     def _scrubbed(self, value: int) -> None:
         self.playback.seek(value)
         self._sync_play_text()
+        self._wake()
 
     def _set_speed(self, speed: int | None) -> None:
         self.playback.speed = speed
@@ -414,6 +437,7 @@ class MainWindow(QMainWindow):
         self.heatmaps.set_threshold(value if self.mark.isChecked() else None)
         if self.run is not None:
             self.run.set_threshold(value)
+            self._wake()
 
     @Slot(str)
     def _set_device(self, device: str) -> None:

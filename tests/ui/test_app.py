@@ -373,3 +373,16 @@ def test_a_paused_run_still_delivers_its_last_blocks_and_trace(qtbot, make_windo
     wait_computed(qtbot, window)
     assert all(s.received == 300 for s in window.run.streams)
     assert window.export_action.isEnabled()
+
+
+def test_an_idle_window_stops_its_frame_timer_and_a_control_wakes_it(qtbot, make_window, small_spec):
+    window = make_window(small_spec)
+    play_to_end(qtbot, window)
+    qtbot.waitUntil(lambda: not window.frame_timer.isActive())  # nothing moves: no CPU spent on frames
+    assert window.rate_label.text() == "computed" and window.fps_label.text() == "idle"
+    qtbot.keyClick(window, Qt.Key.Key_Home)
+    assert window.frame_timer.isActive()
+    qtbot.waitUntil(lambda: window.scrubber.value() == 0 and window.run.streams[0].revealed == 0)
+    qtbot.keyClick(window, Qt.Key.Key_Right)
+    qtbot.waitUntil(lambda: window.run.streams[0].revealed == 1)
+    qtbot.waitUntil(lambda: not window.frame_timer.isActive())
