@@ -37,6 +37,7 @@ from rnnviz.ui.worker import ComputeWorker
 INPUT_SUFFIXES = (".csv", ".npy")
 FRAME_MS = 16
 PLOTS_INTERVAL_S = 0.25
+TOOLBAR_INTERVAL_S = 0.1
 RESTART_MS = 150
 MAX_RECENT = 8
 
@@ -94,6 +95,7 @@ class MainWindow(QMainWindow):
         self._rate_mark = (time.monotonic(), 0, 0)
         self._last_tick = time.monotonic()
         self._plots_drawn = 0.0
+        self._toolbar_drawn = 0.0
 
         self.heatmaps = HeatmapView()
         self.setCentralWidget(self.heatmaps)
@@ -374,11 +376,14 @@ class MainWindow(QMainWindow):
             self._plots_drawn = now
             self.line_panes[0]()
             self.line_panes.append(self.line_panes.pop(0))
-        self.scrubber.blockSignals(True)
-        self.scrubber.setRange(0, run.computed)
-        self.scrubber.setValue(step)
-        self.scrubber.blockSignals(False)
-        self.position_label.setText(_position_text(*run.locate(step), run.timesteps))
+        if not playback.playing or now - self._toolbar_drawn >= TOOLBAR_INTERVAL_S:
+            # the scrubber and the position text repaint the toolbar: while playing, 10 times a second
+            self._toolbar_drawn = now
+            self.scrubber.blockSignals(True)
+            self.scrubber.setRange(0, run.computed)
+            self.scrubber.setValue(step)
+            self.scrubber.blockSignals(False)
+            self.position_label.setText(_position_text(*run.locate(step), run.timesteps))
         self._sync_play_text()
         mark_time, mark_steps, mark_frames = self._rate_mark
         if now - mark_time >= 0.5:
