@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
-from PySide6.QtGui import QImage, QPainter, QPixmap, QTransform
+from PySide6.QtGui import QColor, QImage, QPainter, QPen, QPixmap, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QScrollArea, QToolTip, QWidget
 
 from rnnviz.ui.run_data import RunData, Stream
@@ -26,6 +26,8 @@ MAX_ROWS = 400
 LUT_SIZE = 512
 SATURATED_POSITIVE = (255, 214, 0)
 SATURATED_NEGATIVE = (0, 229, 255)
+CURSOR_PEN = QPen(QColor(30, 30, 30), 2)
+CURSOR_PEN.setCosmetic(True)  # two screen pixels wide at any zoom
 
 
 def state_colormap(threshold: float | None) -> pg.ColorMap:
@@ -72,11 +74,13 @@ def maxabs_reduce(values: np.ndarray, factor: int, axis: int) -> np.ndarray:
 
 
 class ColumnImage(pg.GraphicsObject):
-    """An RGBA image drawn straight from a numpy array, that repaints only the columns that changed.
+    """An RGBA image drawn straight from a numpy array, with a cursor line, that repaints only the
+    columns that changed.
 
     pyqtgraph's ImageItem re-renders and repaints the whole image on every ``setImage``; a heatmap that
     fills in a few columns per frame would pay for all of them. Here the QImage shares the array's
-    memory: edit ``rgba`` in place, then call :meth:`columns_changed`.
+    memory: edit ``rgba`` in place, then call :meth:`columns_changed`. The cursor is drawn by the
+    image itself (a separate line item spans the plot, so moving it repainted the axes too).
 
     ``rgba`` is (rows, columns, 4) uint8 whose alpha is 0 or 255, so it is valid premultiplied RGBA
     (Qt's fastest format to draw). The item spans ``rect`` in its parent's (data) coordinates.
@@ -89,16 +93,25 @@ class ColumnImage(pg.GraphicsObject):
         self.qimage = QImage(rgba.data, columns, rows, rgba.strides[0], QImage.Format.Format_RGBA8888_Premultiplied)
         self.setTransform(QTransform.fromScale(rect.width() / columns, rect.height() / rows))
         self.setPos(rect.topLeft())
+        self.cursor = 0.0  # in columns; fractional where columns are groups of time steps
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt override
         return QRectF(0, 0, self.qimage.width(), self.qimage.height())
 
     def paint(self, painter: QPainter, *args) -> None:
         painter.drawImage(self.boundingRect(), self.qimage)
+        painter.setPen(CURSOR_PEN)
+        painter.drawLine(QPointF(self.cursor, 0), QPointF(self.cursor, self.qimage.height()))
 
-    def columns_changed(self, first: int, stop: int) -> None:
-        """Repaint columns ``first … stop-1`` (all of them: :meth:`update`)."""
+    def columns_changed(self, first: float, stop: float) -> None:
+        """Repaint columns ``first … stop`` (all of them: :meth:`update`)."""
         self.update(QRectF(first, 0, stop - first, self.qimage.height()))
+
+    def set_cursor(self, column: float) -> None:
+        """Move the cursor line to ``column``, repainting where it was and where it goes."""
+        old, self.cursor = self.cursor, column
+        margin = CURSOR_PEN.widthF() * (self.pixelWidth() or 1.0)  # the pen's width, in columns
+        self.columns_changed(min(old, column) - margin, max(old, column) + margin)
 
 
 class _StreamPlot:
@@ -121,8 +134,7 @@ class _StreamPlot:
         # cell (t, unit) centred on its integer ticks
         self.image = ColumnImage(self.rgba, QRectF(-0.5, -0.5, steps, stream.units))
         plot.addItem(self.image)
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen((30, 30, 30), width=2))
-        plot.addItem(self.cursor)
+        self.image.cursor = self._column(0 if stream.direction == "forward" else steps)
         self.shown = 0  # revealed steps drawn into the buffer
 
     def rebind(self, stream: Stream) -> None:
@@ -130,8 +142,8 @@ class _StreamPlot:
         self.stream = stream
         self.buffer.fill(np.nan)
         self.rgba.view(np.uint32).fill(self.lut[LUT_SIZE].view(np.uint32)[0])  # one word per pixel: fast
+        self.image.cursor = self._column(0 if stream.direction == "forward" else self.steps)
         self.image.update()
-        self.cursor.setPos(-0.5 if stream.direction == "forward" else self.steps - 0.5)
         self.shown = 0
 
     def refresh(self) -> bool:
@@ -157,8 +169,17 @@ class _StreamPlot:
         self.image.columns_changed(columns.start, columns.stop)
         self.shown = stream.revealed
         edge = stream.revealed if stream.direction == "forward" else self.steps - stream.revealed
-        self.cursor.setPos(edge - 0.5)
+        self.image.set_cursor(self._column(edge))
         return True
+
+    def _column(self, edge: int) -> float:
+        """Where the boundary before time step ``edge`` lies, in image columns."""
+        return edge * self.rgba.shape[1] / self.steps
+
+    @property
+    def cursor_t(self) -> float:
+        """The cursor's position on the time axis: between the last revealed step and the next."""
+        return self.image.cursor * self.steps / self.rgba.shape[1] - 0.5
 
     def set_lut(self, lut: np.ndarray) -> None:
         self.lut = lut

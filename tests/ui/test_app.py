@@ -110,7 +110,7 @@ def test_scrubber_moves_every_cursor(qtbot, make_window):
     window.scrubber.setValue(5)
     qtbot.waitUntil(lambda: window.run.streams[0].revealed == 5)
     forward, backward = window.heatmaps.plots
-    assert forward.cursor.value() == pytest.approx(4.5) and backward.cursor.value() == pytest.approx(14.5)
+    assert forward.cursor_t == pytest.approx(4.5) and backward.cursor_t == pytest.approx(14.5)
     assert np.isnan(window.heatmaps.image_data(0, "backward")[:, :15]).all()
 
 
