@@ -13,6 +13,9 @@ from rnnviz.ui.run_data import RunData, Stream
 MARKED_STEPS = 60  # shorter series get a dot per timestep, so a single step is visible
 # Lines are one pixel wide except the followed unit's h: Qt strokes wider pens through a general
 # path stroker, about seven times slower, and eight such curves cost a frame.
+# Curves keep the largest and smallest sample per pixel column (peak downsampling) and no more:
+# pyqtgraph's default of five per pixel made the saturation plots cost a frame to draw.
+_CURVE = {"autoDownsampleFactor": 1.0}
 _H_COLOUR = (20, 20, 20)
 _GATE_COLOURS = {"z": (214, 39, 40), "r": (44, 160, 44)}
 _PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207),
@@ -59,12 +62,12 @@ class UnitTracePlot(pg.PlotWidget):
         self.clear()
         marks = {"symbol": "o", "symbolSize": 4, "symbolBrush": _H_COLOUR} \
             if stream.hidden.shape[0] <= MARKED_STEPS else {}
-        self.curves = {"h": self.plot(pen=pg.mkPen(_H_COLOUR, width=2), **marks)}
+        self.curves = {"h": self.plot(pen=pg.mkPen(_H_COLOUR, width=2), **marks, **_CURVE)}
         keys = []
         for gate, colour in _GATE_COLOURS.items():
             if gate in stream.gates:
                 pen = pg.mkPen(colour, width=1, style=pg.QtCore.Qt.PenStyle.DashLine)
-                self.curves[gate] = self.plot(pen=pen)
+                self.curves[gate] = self.plot(pen=pen, **_CURVE)
                 keys.append(f"<span style='color:{pg.mkColor(colour).name()}'>╌ {gate} gate</span>")
         # the key goes under the title: the plot is narrow, and the curves fill all of it (saturated
         # ones run along ±1, where a legend would sit)
@@ -136,7 +139,8 @@ class SaturationPlots(QWidget):
             pen = pg.mkPen(color, width=1, style=style)
             marks = {"symbol": "o", "symbolSize": 5, "symbolBrush": color, "symbolPen": None} \
                 if run.timesteps <= MARKED_STEPS else {}
-            self.lines.append((stream, self.fraction.plot(pen=pen, **marks), self.gain.plot(pen=pen, **marks)))
+            self.lines.append((stream, self.fraction.plot(pen=pen, **marks, **_CURVE),
+                               self.gain.plot(pen=pen, **marks, **_CURVE)))
             keys.append(f"<span style='color:{pg.mkColor(color).name()}; white-space:nowrap'>"
                         f"{'━━' if forward else '╍╍'} L{stream.layer + 1} {stream.direction}</span>")
         self.key.setText("&nbsp;&nbsp; ".join(keys))
