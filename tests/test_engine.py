@@ -584,3 +584,33 @@ def test_a_run_too_large_for_the_cuda_device_is_refused_up_front(monkeypatch):
     with pytest.raises(DeviceError, match=r"model too large for cuda:0: .* need about 2\.0 GiB .* 1\.0 GiB free"):
         device_module.check_device_memory(2 * 2**30, "cuda:0")
     device_module.check_device_memory(2 * 2**30, "cpu")  # the host is checked elsewhere, before allocation
+
+
+def test_a_deep_stack_runs_on_a_bounded_number_of_threads():
+    """Threads exist only for the layers that can compute now: a 40-layer stack must not start 80."""
+    spec = make_spec([LayerSpec("SimpleRNN", 2, True)] * 40, timesteps=300, features=2)
+    model, inputs = prepare(spec)
+    alive = []
+
+    def init():
+        alive.append(sum(t.name.startswith("rnnviz-direction") for t in threading.enumerate()))
+
+    trace = Stepper(model.spec, model.weights, inputs, device="cpu", thread_init=init).run()
+    assert len(alive) == 80  # every sweep got its thread, in turn
+    # the layers that may compute (the current one and get_num_threads() above it), plus the layer
+    # below, whose threads may not have exited yet
+    assert max(alive) <= 2 * (torch.get_num_threads() + 2)
+    x = inputs
+    for i in range(1, 41):  # and the states are right: every layer against a hand loop
+        cells = model.weights[i - 1]
+        outputs = []
+        for direction, cell in zip(("forward", "backward"), cells):
+            w, u, b = (np.asarray(a, np.float64) for a in (cell.kernel, cell.recurrent_kernel, cell.bias))
+            h = np.zeros(2)
+            rows = np.zeros((300, 2))
+            for t in (range(300) if direction == "forward" else range(299, -1, -1)):
+                h = np.tanh(x[t] @ w + h @ u + b)
+                rows[t] = h
+            np.testing.assert_allclose(trace.hidden(i, direction), rows, rtol=0, atol=1e-4)
+            outputs.append(rows)
+        x = np.concatenate(outputs, axis=1)

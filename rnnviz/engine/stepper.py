@@ -236,7 +236,9 @@ class _Workers:
 
     The layer the generator is yielding may run at most :data:`AHEAD` blocks ahead of it, and the
     layers above it only as far as their inputs allow, so a consumer that stops draining (the GUI
-    paused) stops the computation within a few blocks.
+    paused) stops the computation within a few blocks. Threads exist only for the layers from the
+    one being yielded to as many above it as blocks may run at once (more could never run), so a
+    stack of a thousand layers runs on a handful of threads, not two thousand.
 
     At most as many blocks as the caller has intra-op threads compute at once, each on one thread:
     a step's matrix-vector product is too small to share out (torch's own forward is no faster on
@@ -245,17 +247,29 @@ class _Workers:
     also makes the states independent of the caller's thread settings.
     """
 
-    def __init__(self, sweeps: list[_Sweep], thread_init: Callable[[], None] | None = None) -> None:
+    def __init__(self, layers: list[list[_Sweep]], thread_init: Callable[[], None] | None = None) -> None:
+        self.layers = layers
         self.thread_init = thread_init
         self.changed = threading.Condition()
-        self.cores = threading.Semaphore(max(1, _ThreadBudget.enter()))
+        cores = max(1, _ThreadBudget.enter())
+        self.cores = threading.Semaphore(cores)
+        self.layers_ahead = cores
         self.position = (0, 0)  # (layer, block) the generator is waiting for or yielding
         self.error: BaseException | None = None
         self.stopping = False
-        self.threads = [threading.Thread(target=self._sweep, args=(s,), daemon=True,
-                                         name=f"rnnviz-direction-{s.layer}-{s.direction}") for s in sweeps]
-        for thread in self.threads:
-            thread.start()
+        self.threads: list[threading.Thread] = []
+        self.started = 0  # layers whose sweeps have a thread
+        self._start_threads(0)
+
+    def _start_threads(self, layer: int) -> None:
+        """Give a thread to each sweep of the layers up to ``layers_ahead`` above ``layer``."""
+        while self.started < min(len(self.layers), layer + self.layers_ahead + 1):
+            for sweep in self.layers[self.started]:
+                thread = threading.Thread(target=self._sweep, args=(sweep,), daemon=True,
+                                          name=f"rnnviz-direction-{sweep.layer}-{sweep.direction}")
+                thread.start()
+                self.threads.append(thread)
+            self.started += 1
 
     def _may_run(self, sweep: _Sweep, k: int) -> bool:
         layer, block = self.position
@@ -286,6 +300,7 @@ class _Workers:
         """Let the workers run up to ``sweep``'s block ``k`` (plus :data:`AHEAD`) and wait for it."""
         with self.changed:
             self.position = (sweep.layer, k)
+            self._start_threads(sweep.layer)
             self.changed.notify_all()
             self.changed.wait_for(lambda: self.error is not None or sweep.finished > k)
             if self.error is not None:
@@ -371,8 +386,7 @@ class Stepper:
         :attr:`Block.done` counts steps that are finished.
         """
         layers = self._sweeps()
-        workers = _Workers([s for sweeps in layers for s in sweeps], self.thread_init) \
-            if self.device == "cpu" else None
+        workers = _Workers(layers, self.thread_init) if self.device == "cpu" else None
         try:
             steps = self.spec.input.timesteps
             for index, sweeps in enumerate(layers):
