@@ -227,10 +227,11 @@ class HeatmapView(QWidget):
     def show_run(self, run: RunData) -> None:
         """Set up the plots for a new run; contents follow with :meth:`refresh`. Plots are reused when
         the stack's shape did not change (a new seed, gain or input), which keeps restarts instant."""
-        layout = [(s.title, s.units, run.timesteps) for s in run.streams]
+        shown = run.shown_streams
+        layout = [(s.title, s.units, run.timesteps) for s in shown]
         if self.run is not None and layout == [(p.stream.title, p.stream.units, p.steps) for p in self.plots]:
             self.run = run
-            for plot, stream in zip(self.plots, run.streams):
+            for plot, stream in zip(self.plots, shown):
                 plot.rebind(stream)
             return
         self.run = run
@@ -238,7 +239,7 @@ class HeatmapView(QWidget):
         self.plots = []
         steps = run.timesteps
         first = None
-        for row, stream in enumerate(run.streams):
+        for row, stream in enumerate(shown):
             plot = self.graphics.addPlot(row=row, col=0)
             plot.setTitle(stream.title, size="10pt", color="#202020")
             plot.setLabel("bottom", "time step t")
@@ -254,7 +255,12 @@ class HeatmapView(QWidget):
             else:
                 plot.setXLink(first)
             self.plots.append(_StreamPlot(plot, stream, steps, self.lut))
-        self.graphics.setMinimumHeight(PLOT_HEIGHT * len(self.plots))
+        if len(shown) < len(run.streams):
+            last = shown[-1]
+            self.graphics.addLabel(
+                f"Shown: the first {len(shown)} of {len(run.streams)} layer directions (up to layer {last.layer + 1}). "
+                "Every state is computed: export them, or use rnnviz run.", row=len(shown), col=0, color="#202020")
+        self.graphics.setMinimumHeight(PLOT_HEIGHT * len(self.plots) + 40 * (len(shown) < len(run.streams)))
         self.refresh()
 
     def set_threshold(self, threshold: float | None) -> None:

@@ -123,8 +123,9 @@ class SaturationPlots(QWidget):
 
     def show_run(self, run: RunData) -> None:
         """Plot a new run's streams; the curves are reused when the stack's shape did not change."""
-        if [(s.title, s.hidden.shape) for s, _, _ in self.lines] == [(s.title, s.hidden.shape) for s in run.streams]:
-            self.lines = [(stream, fraction, gain) for stream, (_, fraction, gain) in zip(run.streams, self.lines)]
+        shown = run.shown_streams
+        if [(s.title, s.hidden.shape) for s, _, _ in self.lines] == [(s.title, s.hidden.shape) for s in shown]:
+            self.lines = [(stream, fraction, gain) for stream, (_, fraction, gain) in zip(shown, self.lines)]
             self.versions = [[-1, -1] for _ in self.lines]
             self.refresh()
             return
@@ -132,7 +133,7 @@ class SaturationPlots(QWidget):
             plot.clear()
         self.lines = []
         keys = []
-        for i, stream in enumerate(run.streams):
+        for i, stream in enumerate(shown):
             color = _PALETTE[i % len(_PALETTE)]
             forward = stream.direction == "forward"
             style = pg.QtCore.Qt.PenStyle.SolidLine if forward else pg.QtCore.Qt.PenStyle.DashLine
@@ -143,7 +144,8 @@ class SaturationPlots(QWidget):
                                self.gain.plot(pen=pen, **marks, **_CURVE)))
             keys.append(f"<span style='color:{pg.mkColor(color).name()}; white-space:nowrap'>"
                         f"{'━━' if forward else '╍╍'} L{stream.layer + 1} {stream.direction}</span>")
-        self.key.setText("&nbsp;&nbsp; ".join(keys))
+        more = f"&nbsp;&nbsp; (colours repeat every {len(_PALETTE)})" if len(keys) > len(_PALETTE) else ""
+        self.key.setText("&nbsp;&nbsp; ".join(keys[:len(_PALETTE)]) + more)
         self.versions = [[-1, -1] for _ in self.lines]
         self.fraction.setXRange(0, max(run.timesteps - 1, 1))
         self.refresh()

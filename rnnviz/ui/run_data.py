@@ -43,12 +43,20 @@ class Stream:
         return slice(0, count) if self.direction == "forward" else slice(steps - count, steps)
 
 
+# Heatmaps and saturation lines drawn at most: each plot costs tens of milliseconds to build, so a
+# stack of a thousand layers would freeze the window for minutes. The rest is computed and exported.
+MAX_SHOWN_STREAMS = 32
+
+
 @dataclass
 class RunData:
     spec: ModelSpec
     streams: list[Stream] = field(default_factory=list)
     computed: int = 0  # sweep steps the worker has finished
     threshold: float = SATURATION_THRESHOLD
+
+    def __post_init__(self) -> None:
+        self._by_key = {(s.layer, s.direction): s for s in self.streams}
 
     @classmethod
     def empty(cls, spec: ModelSpec) -> RunData:
@@ -72,8 +80,13 @@ class RunData:
     def total(self) -> int:
         return len(self.spec.layers) * self.timesteps
 
+    @property
+    def shown_streams(self) -> list[Stream]:
+        """The streams the views draw: the first MAX_SHOWN_STREAMS, from the input side."""
+        return self.streams[:MAX_SHOWN_STREAMS]
+
     def stream(self, layer: int, direction: str) -> Stream:
-        return next(s for s in self.streams if s.layer == layer and s.direction == direction)
+        return self._by_key[layer, direction]
 
     def store(self, block: Block) -> None:
         """Copy a block's states into the stream's arrays; the worker thread calls this before it hands

@@ -386,3 +386,14 @@ def test_an_idle_window_stops_its_frame_timer_and_a_control_wakes_it(qtbot, make
     qtbot.keyClick(window, Qt.Key.Key_Right)
     qtbot.waitUntil(lambda: window.run.streams[0].revealed == 1)
     qtbot.waitUntil(lambda: not window.frame_timer.isActive())
+
+
+def test_a_very_deep_stack_shows_a_bounded_number_of_heatmaps(qtbot, make_window, tmp_path):
+    from rnnviz.ui.run_data import MAX_SHOWN_STREAMS
+
+    layers = [LayerSpec("SimpleRNN", 2, True, True)] * 39 + [LayerSpec("SimpleRNN", 2, True)]
+    window = make_window(ModelSpec(InputSpec(timesteps=6, features=2), layers))
+    wait_computed(qtbot, window)
+    assert len(window.heatmaps.plots) == len(window.saturation.lines) == MAX_SHOWN_STREAMS
+    assert "the first 32 of 80 layer directions (up to layer 16)" in window.heatmaps.graphics.ci.getItem(32, 0).text
+    assert window.export_states(tmp_path) and len(list(tmp_path.glob("*.csv"))) >= 80  # every state exported
