@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import math
+import stat
+import sys
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -22,24 +24,46 @@ SCHEMES = ("uniform01", "keras", "torch", "normal")
 
 _TYPE_ALIASES = {"simplernn": "SimpleRNN", "simple_rnn": "SimpleRNN", "rnn": "SimpleRNN", "gru": "GRU"}
 
+# TOML's integer range. JSON integers are unbounded, and one with thousands of digits breaks the
+# arithmetic of summaries and memory estimates (and str() of it), so every spec integer stays in it.
+MAX_INT = 2**63 - 1
+# Far above any useful gain (the app's slider stops at 3); gains near 1e37 overflow the `normal` scheme's
+# float32 recurrent weights to inf, and every state is then NaN.
+MAX_GAIN = 1e6
+# A spec is a few lines; this bounds the time tomllib takes (about 0.5 s per MiB).
+MAX_SPEC_BYTES = 4 * 2**20
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so that a hostile file's values stay out of messages."""
+    if isinstance(value, int) and value.bit_length() > 3 * limit:
+        return f"an integer of about {int(value.bit_length() * math.log10(2))} digits"
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - a value too odd to print (a huge integer inside a list ...)
+        text = f"a {type(value).__name__}"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
 
 def _int(value: Any, where: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpecError(f"{where}: must be an integer >= {minimum}, got {value!r}")
+        raise SpecError(f"{where}: must be an integer >= {minimum}, got {_short(value)}")
     if value < minimum:
-        raise SpecError(f"{where}: must be an integer >= {minimum}, got {value}")
+        raise SpecError(f"{where}: must be an integer >= {minimum}, got {_short(value)}")
+    if value > MAX_INT:
+        raise SpecError(f"{where}: must be an integer >= {minimum} and at most 2**63 - 1, got {_short(value)}")
     return value
 
 
 def _bool(value: Any, where: str) -> bool:
     if not isinstance(value, bool):
-        raise SpecError(f"{where}: must be true or false, got {value!r}")
+        raise SpecError(f"{where}: must be true or false, got {_short(value)}")
     return value
 
 
 def _choice(value: Any, where: str, allowed: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in allowed:
-        raise SpecError(f"{where}: must be one of {', '.join(allowed)}; got {value!r}")
+        raise SpecError(f"{where}: must be one of {', '.join(allowed)}; got {_short(value)}")
     return value
 
 
@@ -58,7 +82,7 @@ class LayerSpec:
 
     def validate(self, where: str = "layer") -> None:
         if not isinstance(self.type, str) or self.type.lower() not in _TYPE_ALIASES:
-            raise SpecError(f"{where}.type: unknown layer type {self.type!r}; allowed: {', '.join(LAYER_TYPES)}")
+            raise SpecError(f"{where}.type: unknown layer type {_short(self.type)}; allowed: {', '.join(LAYER_TYPES)}")
         _int(self.units, f"{where}.units")
         _bool(self.bidirectional, f"{where}.bidirectional")
         if self.return_sequences is not None:
@@ -141,9 +165,12 @@ class InitSpec:
 
     def validate(self, where: str = "init") -> None:
         _choice(self.scheme, f"{where}.scheme", SCHEMES)
-        if isinstance(self.gain, bool) or not isinstance(self.gain, (int, float)) or not math.isfinite(self.gain) \
-                or self.gain < 0:
-            raise SpecError(f"{where}.gain: must be a finite number >= 0, got {self.gain!r}")
+        if isinstance(self.gain, bool) or not isinstance(self.gain, (int, float)) or self.gain < 0 \
+                or (isinstance(self.gain, float) and not math.isfinite(self.gain)):  # (an int may not fit a float)
+            raise SpecError(f"{where}.gain: must be a finite number >= 0, got {_short(self.gain)}")
+        if self.gain > MAX_GAIN:
+            raise SpecError(f"{where}.gain: must be at most {MAX_GAIN:g} (larger gains overflow float32 weights), "
+                            f"got {_short(self.gain)}")
         _int(self.seed, f"{where}.seed", minimum=0)
 
 
@@ -262,16 +289,31 @@ def spec_from_dict(data: Any, base_dir: Path | None = None) -> ModelSpec:
 
 
 def load_spec(path: str | Path) -> ModelSpec:
-    """Read a spec from a ``.toml`` or ``.json`` file; errors name the file."""
+    """Read a spec from a ``.toml`` or ``.json`` file; errors name the file.
+
+    Only a regular file of at most ``MAX_SPEC_BYTES`` is read: a FIFO would block forever and
+    ``/dev/zero`` (or a link to it) would fill the memory.
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise SpecError(f"{path}: cannot read (it is a directory)")
+        if not stat.S_ISREG(info.st_mode):
+            raise SpecError(f"{path}: not a regular file (a device, FIFO or socket); expected a TOML or JSON spec")
+        if info.st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"{path}: {info.st_size / 2**20:.1f} MiB is too large for a model spec (at most "
+                            f"{MAX_SPEC_BYTES // 2**20} MiB)")
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_SPEC_BYTES + 1)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such file") from None
     except OSError as exc:
         raise SpecError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if len(raw) > MAX_SPEC_BYTES:  # it grew since stat()
+        raise SpecError(f"{path}: too large for a model spec (at most {MAX_SPEC_BYTES // 2**20} MiB)")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte order mark, as Windows editors write, is not part of the text
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not a text file (expected TOML or JSON in UTF-8)") from None
     try:
@@ -285,6 +327,9 @@ def load_spec(path: str | Path) -> ModelSpec:
         raise SpecError(f"{path}: malformed TOML: {exc}") from None
     except RecursionError:
         raise SpecError(f"{path}: nested too deeply to be a model spec") from None
+    except ValueError:  # what is left: an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise SpecError(f"{path}: holds an integer too long to read (more than {sys.get_int_max_str_digits()} "
+                        "digits)") from None
     try:
         return spec_from_dict(data, base_dir=path.parent)
     except SpecError as exc:

@@ -332,3 +332,82 @@ def test_round_trip_awkward_text(tmp_path, text):
                      layers=[LayerSpec("GRU", 2)])
     again = load_spec(write(tmp_path, spec.to_toml()))
     assert again.input.text == text and again.to_dict() == spec.to_dict()
+
+
+# --- hostile spec files (regressions from an adversarial sweep) ---------------------------------------
+
+GRU4 = '[[layers]]\ntype = "GRU"\nunits = 4\n'
+
+
+@pytest.mark.parametrize("text, name", [
+    ('[input]\ntimesteps = ' + "9" * 5000 + '\nfeatures = 3\n' + GRU4, "m.toml"),
+    ('{"input": {"timesteps": ' + "9" * 5000 + ', "features": 3}, "layers": []}', "m.json"),
+])
+def test_integer_too_long_to_parse(tmp_path, text, name):
+    """Python refuses to convert integers of more than 4300 digits with a plain ValueError."""
+    path = write(tmp_path, text, name)
+    with pytest.raises(SpecError, match=rf"{name}: holds an integer too long to read"):
+        load_spec(path)
+
+
+@pytest.mark.parametrize("field, data", [
+    ("layers[0].units", with_layers({"type": "GRU", "units": 10**400})),
+    ("input.timesteps", with_layers({"type": "GRU", "units": 4}, timesteps=10**2200)),
+    ("input.seed", with_layers({"type": "GRU", "units": 4}, seed=2**64)),
+])
+def test_integers_beyond_int64_are_refused(tmp_path, field, data):
+    """JSON integers are unbounded: 10**400 units overflowed the memory estimate's float division, and
+    10**2200 made str() of the parameter count fail in the summary. The message stays short."""
+    path = write(tmp_path, json.dumps(data), "m.json")
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    assert f"{field}: must be an integer >=" in str(err.value) and "2**63 - 1" in str(err.value)
+    assert len(str(err.value)) < 200 + len(str(path))
+
+
+def test_gain_bounds():
+    """An integer gain too large for a float raised OverflowError; a finite gain of 1e308 overflowed the
+    float32 weights to inf (NaN states, RuntimeWarning on stderr)."""
+    for gain in (10**400, 1e308, 2e6):
+        with pytest.raises(SpecError, match="init.gain: must be at most"):
+            ModelSpec(init=InitSpec("normal", gain))
+    assert ModelSpec(init=InitSpec("normal", 1e6)).init.gain == 1e6
+    trace = rnnviz.run(ModelSpec(input=InputSpec(timesteps=5, features=3), layers=[LayerSpec("GRU", 4)],
+                                 init=InitSpec("normal", 1e6)), device="cpu")
+    assert np.isfinite(trace.hidden(1)).all()
+
+
+def test_fifo_is_not_read(tmp_path):
+    """Reading a FIFO blocks until someone writes; /dev/zero (or a .toml link to it) fills the memory."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+
+    def unblock():  # if load_spec ever opens the FIFO again, this ends the wait instead of hanging the suite
+        if not done.wait(5):
+            with open(fifo, "wb"):
+                pass
+
+    done = threading.Event()
+    threading.Thread(target=unblock, daemon=True).start()
+    try:
+        with pytest.raises(SpecError, match=r"pipe\.toml: not a regular file"):
+            load_spec(fifo)
+    finally:
+        done.set()
+
+
+def test_oversized_spec_file(tmp_path):
+    path = tmp_path / "big.toml"
+    with open(path, "wb") as fh:
+        fh.truncate(5 * 2**20)  # sparse: nothing is written
+    with pytest.raises(SpecError, match=r"big\.toml: 5\.0 MiB is too large for a model spec"):
+        load_spec(path)
+
+
+@pytest.mark.parametrize("name, text", [("m.toml", "\ufeff" + toml_of(BASE)), ("m.json", "\ufeff" + json.dumps(BASE))])
+def test_byte_order_mark(tmp_path, name, text):
+    """Windows editors start UTF-8 files with a BOM, which tomllib and json both rejected."""
+    assert load_spec(write(tmp_path, text, name)).layers[0].units == 4
