@@ -9,13 +9,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from typing import Sequence
 
 from rnnviz.errors import RnnvizError
 
 HEADLESS = ("run", "summary")
+MAX_MESSAGE_CHARS = 1000  # an error message quotes the user's files; one line of them is enough
 
 
 def _headless_parser() -> argparse.ArgumentParser:
@@ -94,6 +97,9 @@ def _run(args: argparse.Namespace) -> None:
     if args.save_weights:
         if Path(args.save_weights).is_dir():
             raise RnnvizError(f"{args.save_weights}: is a directory; --save-weights needs a file name")
+        if Path(args.save_weights).exists() and not Path(args.save_weights).is_file():
+            raise RnnvizError(f"{args.save_weights}: exists and is not a regular file; --save-weights needs a file "
+                              "name")
         check_out_dir(Path(args.save_weights).parent)
     model, inputs = prepare(args.model, inputs=args.input, weights=args.weights)
     steps = stepper(model, inputs, args.device)
@@ -125,27 +131,54 @@ def _gui(args: argparse.Namespace) -> int:
     return launch(args.file)
 
 
+class _Terminated(BaseException):
+    """SIGTERM (``timeout``, ``kill``), raised in the main thread so that unfinished files are removed."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
+def _headless(args: argparse.Namespace) -> None:
+    """Run ``summary`` or ``run``; a SIGTERM meanwhile unwinds like Ctrl+C, removing unfinished files."""
+    command = {"summary": _summary, "run": _run}[args.command]
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        command(args)
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        command(args)
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
+def one_line(message: str) -> str:
+    """The message on one line, cut to ``MAX_MESSAGE_CHARS``: it may quote names read from a hostile file."""
+    text = " ".join(str(message).split("\n"))
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in HEADLESS:
-            args = _headless_parser().parse_args(argv)
-            {"summary": _summary, "run": _run}[args.command](args)
+            _headless(_headless_parser().parse_args(argv))
             return 0
         return _gui(_gui_parser().parse_args(argv))
     except RnnvizError as exc:
-        print(f"rnnviz: error: {exc}", file=sys.stderr)
+        print(f"rnnviz: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as exc:
         print("\nrnnviz: interrupted; no partial files were left", file=sys.stderr)
-        return 130
+        return 143 if isinstance(exc, _Terminated) else 130
     except BrokenPipeError:
         return 0
     except Exception as exc:  # noqa: BLE001 - last resort: a bug must still not greet the user with a traceback
         if os.environ.get("RNNVIZ_DEBUG"):
             raise
-        print(f"rnnviz: internal error: {type(exc).__name__}: {exc} (set RNNVIZ_DEBUG=1 for details; please "
-              "report it)", file=sys.stderr)
+        print(f"rnnviz: internal error: {type(exc).__name__}: {one_line(str(exc))} (set RNNVIZ_DEBUG=1 for details; "
+              "please report it)", file=sys.stderr)
         return 1
 
 

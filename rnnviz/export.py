@@ -22,6 +22,14 @@ from rnnviz.errors import RnnvizError
 from rnnviz.trace import Trace
 
 FLOAT = "%.9g"
+CHUNK_VALUES = 2**20  # values turned into Python floats at a time: tolist() of a whole table took 8 times its size
+
+
+def _row_chunks(values: np.ndarray) -> Iterator[tuple[int, list]]:
+    """(first row, rows as lists) of a 2-D array, about ``CHUNK_VALUES`` values at a time."""
+    step = max(1, CHUNK_VALUES // max(1, values.shape[1]))
+    for start in range(0, values.shape[0], step):
+        yield start, values[start:start + step].tolist()
 
 
 def _prepare_dir(out_dir: Path) -> None:
@@ -62,7 +70,15 @@ def open_temp(path: Path) -> tuple[int, str]:
 
 @contextmanager
 def atomic_write(path: Path, mode: str = "w") -> Iterator[IO]:
-    """Open a temporary file beside ``path``; on success move it onto ``path``, on failure delete it."""
+    """Open a temporary file beside ``path``; on success move it onto ``path``, on failure delete it.
+
+    Only a regular file is replaced: moving a file onto ``/dev/null`` (run as root) replaces the device.
+    """
+    if path.is_dir():
+        raise RnnvizError(f"{path}: is a directory; cannot write a file there")
+    if path.exists() and not path.is_file():
+        raise RnnvizError(f"{path}: exists and is not a regular file (a device, FIFO or socket); refusing to "
+                          "replace it")
     try:
         fd, tmp = open_temp(path)
     except OSError as exc:
@@ -83,9 +99,11 @@ def _write_table(fh: IO, header: list[str], values: np.ndarray, index: bool = Tr
     row = ",".join([FLOAT] * values.shape[1])
     if index:
         row = "%d," + row
-        fh.writelines((row % (t, *line)) + "\n" for t, line in enumerate(values.tolist()))
+        for start, lines in _row_chunks(values):
+            fh.writelines((row % (t, *line)) + "\n" for t, line in enumerate(lines, start))
     else:
-        fh.writelines((row % tuple(line)) + "\n" for line in values.tolist())
+        for _, lines in _row_chunks(values):
+            fh.writelines((row % tuple(line)) + "\n" for line in lines)
 
 
 def exported_spec_toml(trace: Trace, inputs_file: str) -> str:
@@ -133,8 +151,9 @@ def write_csv(trace: Trace, out_dir: Path, tidy: bool = False) -> list[Path]:
             fh.write("layer,direction,t,unit,value\n")
             for layer, direction, states in trace.streams():
                 prefix = f"{layer},{direction},"
-                for t, line in enumerate(states.tolist()):
-                    fh.writelines(f"{prefix}{t},{u},{FLOAT % v}\n" for u, v in enumerate(line))
+                for start, lines in _row_chunks(states):
+                    for t, line in enumerate(lines, start):
+                        fh.writelines(f"{prefix}{t},{u},{FLOAT % v}\n" for u, v in enumerate(line))
         written.append(out_dir / "hidden_states.csv")
     return written + _write_common(trace, out_dir, "inputs.csv")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from rnnviz.engine.cells import init_weights
 from rnnviz.engine.stepper import Stepper
-from rnnviz.inputs import expect_features, read_input, resolve_inputs
+from rnnviz.inputs import expect_features, read_input, resolve_inputs, text_shape
 from rnnviz.errors import SpecError
 from rnnviz.model import SPEC_SUFFIXES, Model, check_matches, is_weights_file, load_weights_file
 from rnnviz.spec import ModelSpec, load_spec
@@ -69,9 +69,10 @@ def prepare(source: ModelSpec | str | Path, inputs: np.ndarray | str | Path | No
         values = inputs
         spec = replace(spec, input=replace(spec.input, source="file", path=ARRAY_INPUT, timesteps=None,
                                            features=None))
-    check_memory(spec)  # a huge spec fails from the estimate, before its input is generated ...
+    origin = None if isinstance(source, ModelSpec) else str(source)
+    check_memory(spec, origin)  # a huge spec fails from the estimate, before its input is generated ...
     spec, array = resolve_inputs(spec, values)
-    check_memory(spec)  # ... or its weights are drawn
+    check_memory(spec, origin)  # ... or its weights are drawn
     if loaded is None:
         return Model(spec, tuple(init_weights(spec)), tuple(keras_names(spec.layers))), array
     if values is not None:  # a generated input that does not fit is the spec's mistake: check_matches names it
@@ -105,7 +106,9 @@ def run(source: ModelSpec | str | Path, inputs: np.ndarray | str | Path | None =
 def summary(source: ModelSpec | str | Path) -> Summary:
     """Keras' summary of a spec or weights file; a file-backed input is read for its shape."""
     spec, loaded = load_model_source(source)
-    if spec.input.timesteps is None or spec.input.features is None:
+    if spec.input.source == "text" and (spec.input.timesteps is None or spec.input.features is None):
+        spec = replace(spec, input=spec.input.with_shape(*text_shape(spec.input.text)))  # no need to build it
+    elif spec.input.timesteps is None or spec.input.features is None:
         spec, _ = resolve_inputs(spec)
     if loaded is not None:
         return _summary(spec, loaded.names, loaded.model_name)

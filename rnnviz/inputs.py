@@ -7,8 +7,8 @@ anything else is an :class:`~rnnviz.errors.InputError` that says where the probl
 from __future__ import annotations
 
 import csv
-import io
 import zipfile
+from array import array
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,13 +25,18 @@ def text_alphabet(text: str) -> list[str]:
     return sorted(set(text))
 
 
+def text_shape(text: str) -> tuple[int, int]:
+    """(timesteps, features) of the one-hot encoding of ``text``, without building it."""
+    return len(text), len(set(text))
+
+
 def generate(spec: InputSpec) -> np.ndarray:
     """The values of a generated source; ``source="file"`` goes through :func:`read_input` instead."""
     rng = np.random.default_rng(spec.seed)
     if spec.source == "text":
-        alphabet = text_alphabet(spec.text)
-        out = np.zeros((len(spec.text), len(alphabet)), np.float32)
-        out[np.arange(len(spec.text)), [alphabet.index(c) for c in spec.text]] = 1.0
+        index = {c: i for i, c in enumerate(text_alphabet(spec.text))}  # (list.index made this quadratic)
+        out = np.zeros((len(spec.text), len(index)), np.float32)
+        out[np.arange(len(spec.text)), [index[c] for c in spec.text]] = 1.0
         return out
     shape = (spec.timesteps, spec.features)
     if spec.source == "uniform":
@@ -61,9 +66,26 @@ def _check_values(values: np.ndarray, origin: str) -> np.ndarray:
     return np.ascontiguousarray(values, np.float32)
 
 
+def _numbers(values: object, origin: str) -> np.ndarray:
+    """An array given by the caller as float32, under the same rule as a .npy file: real numbers only
+    (a ragged list, strings or complex values are an InputError, not a ValueError or a silent cast)."""
+    try:
+        arr = np.asarray(values)
+        if arr.dtype.kind == "O":  # e.g. a list mixing ints and numpy scalars
+            arr = arr.astype(np.float64)
+    except (ValueError, TypeError):
+        raise InputError(f"{origin}: is not a (timesteps, features) table of numbers") from None
+    if arr.dtype.kind not in "biuf":
+        raise InputError(f"{origin}: holds {arr.dtype} values; expected numbers")
+    with np.errstate(over="ignore"):
+        return arr.astype(np.float32, copy=False)
+
+
 def _read_npy(path: Path) -> np.ndarray:
     try:
         values = np.load(path, allow_pickle=False)
+    except (PermissionError, IsADirectoryError):
+        raise  # read_input says "cannot read"
     except ValueError as exc:
         if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
             raise InputError(f"{path}: holds Python objects, which are refused; save a numeric array") from None
@@ -81,42 +103,59 @@ def _read_npy(path: Path) -> np.ndarray:
         return values.astype(np.float32)
 
 
-def _read_csv(path: Path) -> np.ndarray:
+def _number(cell: str) -> float | None:
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _separator_hint(cells: list[str]) -> str:
+    """A hint for the usual mistake behind a cell that is not a number: another separator than the comma."""
+    for separator, name in ((";", "semicolons"), ("\t", "tabs")):
+        if any(separator in cell for cell in cells):
+            return f" (the file seems to use {name}; rnnviz reads comma-separated values)"
+    return ""
+
+
+def _read_csv(path: Path) -> np.ndarray:
+    """Parse row by row into one flat float64 buffer (8 bytes a value): a list of Python strings and
+    floats per cell took some 25 times the file's size in memory."""
+    values = array("d")
+    width = None
+    rows = 0
+    header_hint = None  # set when the first row is a header
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:  # newline="": the csv module splits lines
+            for row in csv.reader(fh):
+                if not any(cell.strip() for cell in row):
+                    continue
+                numbers = [_number(cell) for cell in row]
+                if width is None:
+                    width = len(row)
+                    if all(n is None for n in numbers):  # a header (a row mixing numbers and words is a typo)
+                        header_hint = _separator_hint(row)
+                        continue
+                if len(row) != width:
+                    raise InputError(f"{path}: data row {rows + 1} has {len(row)} columns, expected {width}")
+                for j, value in enumerate(numbers):
+                    if value is None:
+                        raise InputError(f"{path}: data row {rows + 1}, column {j + 1}: {row[j].strip()[:40]!r} is "
+                                         f"not a number{_separator_hint(row)}")
+                values.extend(numbers)
+                rows += 1
     except UnicodeDecodeError:
         raise InputError(f"{path}: not a UTF-8 text file; expected comma-separated numbers") from None
-    try:
-        rows = [row for row in csv.reader(io.StringIO(text)) if row and any(cell.strip() for cell in row)]
     except csv.Error as exc:
         raise InputError(f"{path}: not a readable CSV file ({exc})") from None
-    if not rows:
+    except MemoryError:
+        raise InputError(f"{path}: too many values to hold in memory") from None
+    if width is None:
         raise InputError(f"{path}: the file is empty; expected one row per timestep")
-
-    def number(cell: str) -> float | None:
-        try:
-            return float(cell)
-        except ValueError:
-            return None
-
-    if all(number(cell) is None for cell in rows[0]):  # a header (a row mixing numbers and words is a typo)
-        header, rows = rows[0], rows[1:]
-        if not rows:
-            raise InputError(f"{path}: has a header but no data rows")
-        width = len(header)
-    else:
-        width = len(rows[0])
-    values = np.empty((len(rows), width), np.float64)
-    for i, row in enumerate(rows):
-        if len(row) != width:
-            raise InputError(f"{path}: data row {i + 1} has {len(row)} columns, expected {width}")
-        for j, cell in enumerate(row):
-            value = number(cell)
-            if value is None:
-                raise InputError(f"{path}: data row {i + 1}, column {j + 1}: {cell.strip()!r} is not a number")
-            values[i, j] = value
+    if not rows:
+        raise InputError(f"{path}: has a header but no data rows{header_hint}")
     with np.errstate(over="ignore"):
-        return values.astype(np.float32)
+        return np.frombuffer(values, np.float64).reshape(rows, width).astype(np.float32)
 
 
 def read_input(path: str | Path) -> np.ndarray:
@@ -144,8 +183,7 @@ def resolve_inputs(spec: ModelSpec, values: np.ndarray | None = None, origin: st
     """
     source = spec.input
     if values is not None:
-        arr = _check_values(np.asarray(values, dtype=np.float32) if not isinstance(values, np.ndarray)
-                            else values.astype(np.float32, copy=False), origin)
+        arr = _check_values(_numbers(values, origin), origin)
     elif source.source == "file":
         arr = read_input(source.path)
         origin = source.path

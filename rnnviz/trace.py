@@ -7,7 +7,7 @@ state after it has read inputs ``T-1 … t``), as Keras and torch align them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
 
@@ -20,8 +20,20 @@ from rnnviz.summary import Summary, summary
 SATURATION_THRESHOLD = 0.95
 
 
+def _with_text_shape(spec: ModelSpec) -> ModelSpec:
+    """A text source's shape follows from its text: estimate with it, not with zeros, before the one-hot
+    input (timesteps × distinct characters) is built."""
+    source = spec.input
+    if source.source == "text" and (source.timesteps is None or source.features is None):
+        from rnnviz.inputs import text_shape
+
+        return replace(spec, input=source.with_shape(*text_shape(source.text)))
+    return spec
+
+
 def trace_bytes(spec: ModelSpec) -> int:
     """Bytes the recorded states of ``spec`` will take (hidden states plus GRU gates)."""
+    spec = _with_text_shape(spec)
     steps = spec.input.timesteps or 0
     per_step = sum(len(l.directions) * l.units * (1 + len(l.gates)) for l in spec.layers)
     return 4 * steps * (per_step + (spec.input.features or 0))
@@ -45,21 +57,23 @@ def weight_bytes(spec: ModelSpec) -> int:
     """Bytes the float32 weights of ``spec`` take."""
     from rnnviz.summary import layer_input_dims, layer_params
 
+    spec = _with_text_shape(spec)
     return 4 * sum(layer_params(layer, dim) for layer, dim in zip(spec.layers, layer_input_dims(spec)))
 
 
-def check_memory(spec: ModelSpec) -> None:
+def check_memory(spec: ModelSpec, origin: str | None = None) -> None:
     """Refuse, before allocating anything, a run whose weights and states would not fit in memory.
 
     The engine briefly holds about as much again on the compute device, so the states and weights may
-    use at most half of the memory available now.
+    use at most half of the memory available now. ``origin`` (the spec's file) prefixes the message.
     """
     need = trace_bytes(spec) + weight_bytes(spec)
     available = _available_memory()
     if available is not None and 2 * need > available:
         raise RnnvizError(
-            f"model too large: its weights and every recorded state need about {need / 2**30:.1f} GiB, and only "
-            f"{available / 2**30:.1f} GiB of memory is available; use fewer timesteps, layers or units"
+            f"{origin + ': ' if origin else ''}model too large: its weights and every recorded state need about "
+            f"{need / 2**30:.1f} GiB, and only {available / 2**30:.1f} GiB of memory is available; use fewer "
+            "timesteps, layers or units"
         )
 
 

@@ -299,7 +299,7 @@ def test_model_too_large_fails_fast_from_the_estimate(tmp_path):
     path = spec_file(tmp_path, '[input]\ntimesteps = 10000000\nfeatures = 4\n[[layers]]\ntype = "SimpleRNN"\n'
                                'units = 100000\n')
     too_large, summary = cli_many([("run", path), ("summary", path)])
-    assert_user_error(too_large, "model too large", "GiB")
+    assert_user_error(too_large, path.name, "model too large", "GiB")
     assert summary.returncode == 0 and "10,000,500,000" in summary.stdout  # the summary needs no memory
 
 
@@ -503,3 +503,226 @@ def test_unwritable_outputs(tmp_path):
     })
     assert (tmp_path / "afile").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+# --- regressions from an adversarial sweep of every file reader ---------------------------------------
+# Each of these used to end in an internal error (exit 1), a hang, gigabytes of memory, a message of
+# several lines or megabytes, or a replaced device file.
+
+def h5_edited(weights, edit):
+    import h5py
+
+    buf = io.BytesIO(weights)
+    with h5py.File(buf, "r+") as h5:
+        edit(h5)
+    return buf.getvalue()
+
+
+def replaced_dataset(name, **kwargs):
+    def edit(h5):
+        del h5[name]
+        h5.create_dataset(name, **kwargs)
+    return edit
+
+
+def test_hostile_keras_files_found_by_the_sweep(tmp_path):
+    import h5py
+
+    config, weights = keras_parts()
+    recurrent = "layers/gru/cell/vars/1"
+    outside = tmp_path / "outside.bin"
+    outside.write_bytes(np.arange(8 * 24, dtype="f4").tobytes())
+
+    def soft_link_loop(h5):
+        del h5[recurrent]
+        h5[recurrent] = h5py.SoftLink("/" + recurrent)
+
+    files = {
+        "bigint.keras": ('{"class_name": "Sequential", "n": ' + "9" * 5000 + "}", weights, ["config.json"]),
+        "external.keras": (json.dumps(config), h5_edited(weights, replaced_dataset(
+            recurrent, shape=(8, 24), dtype="f4", external=[(str(outside), 0, 8 * 24 * 4)])),
+            ["recurrent kernel", "stored outside the weights file"]),
+        "loop.keras": (json.dumps(config), h5_edited(weights, soft_link_loop), ["recurrent kernel", "link"]),
+        "classname.keras": (edited_config(lambda c: c["config"]["layers"][1].__setitem__(
+            "class_name", "Evil\nLayer\x1b[31m"))[0], weights, ["Evil?Layer?[31m"]),
+    }
+    bi_config, bi_weights = keras_parts("keras_bidir_gru_stack.keras")
+    bi_config["config"]["layers"][1]["config"]["backward_layer"]["class_name"] = "SimpleRNN"
+    files["mixed_bidirectional.keras"] = (json.dumps(bi_config), bi_weights, ["forward layer is a GRU",
+                                                                              "backward layer a SimpleRNN"])
+    for name, (config_text, h5, _) in files.items():
+        write_keras(tmp_path / name, config_text, h5)
+    assert_all_user_errors({name: (("summary", tmp_path / name), [name, *needles], HERE)
+                            for name, (_, _, needles) in files.items()})
+
+
+def test_keras_dataset_shape_is_checked_before_reading(tmp_path):
+    """A chunked, compressed dataset declares any shape in a few bytes: reading it first took 13 GiB
+    for a 60000 × 60000 recurrent kernel. Here 3000 × 3000 (36 MB) would show in the allocations."""
+    import tracemalloc
+
+    config, weights = keras_parts()
+    path = write_keras(tmp_path / "h5_bomb.keras", json.dumps(config), h5_edited(weights, replaced_dataset(
+        "layers/gru/cell/vars/1", shape=(3000, 3000), dtype="f4", chunks=(1000, 1000), compression="gzip",
+        fillvalue=0.5)))
+    assert path.stat().st_size < 100_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(rnnviz.RnnvizError, match=r"recurrent kernel: has shape \(3000, 3000\), expected \(8, 24\)"):
+            rnnviz.model.load_weights_file(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20, peak
+
+
+def test_hostile_keras_names_are_shortened_and_printable(tmp_path):
+    """Names reach the summary table and the terminal: a 4 MiB layer name took 12 s to wrap, and
+    escape sequences in names were printed as they were."""
+    config, weights = keras_parts()
+    config["config"]["name"] = "model\n\x1b[2J"
+    config["config"]["layers"][1]["config"]["name"] = "n" * 300_000
+    path = write_keras(tmp_path / "names.keras", json.dumps(config), weights)
+    done = run_main("summary", path)
+    assert done.returncode == 0 and done.stderr == ""
+    assert "\x1b" not in done.stdout and 'Model: "model??[2J"' in done.stdout
+    assert len(done.stdout.splitlines()) < 30
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their permissions")
+def test_unreadable_keras_file(tmp_path):
+    path = tmp_path / "locked.keras"
+    path.write_bytes((DATA / "keras_gru.keras").read_bytes())
+    path.chmod(0)
+    assert_user_error(run_main("summary", path), "locked.keras", "cannot read")
+
+
+def test_hostile_state_dicts_found_by_the_sweep(tmp_path):
+    import warnings
+
+    rnn = torch.nn.RNN(3, 4).state_dict()
+    with warnings.catch_warnings():  # quantized tensors are deprecated; loading one warned on stderr too
+        warnings.simplefilter("ignore")
+        quantized = torch.quantize_per_tensor(torch.zeros(4, 3), 0.1, 0, torch.qint8)
+    files = {
+        # zero-stride views: saved as one float and a shape, 16 MB once copied (a 50000² one took 9 GiB)
+        "expanded.pt": ({"weight_ih_l0": torch.zeros(1).expand(2000, 3),
+                         "weight_hh_l0": torch.zeros(1).expand(2000, 2000)}, ["(2000,", "more values than the file"]),
+        "layer_index.pt": ({"weight_ih_l" + "9" * 5000: torch.zeros(4, 3), "weight_hh_l" + "9" * 5000: torch.eye(4)},
+                           ["layer number", "out of range"]),
+        "bias_overflow.pt": ({**rnn, "bias_ih_l0": torch.full((4,), 3e38), "bias_hh_l0": torch.full((4,), 3e38)},
+                             ["bias_ih_l0 + bias_hh_l0 overflows float32"]),
+        "quantized.pt": ({**rnn, "weight_ih_l0": quantized}, ["weight_ih_l0"]),
+    }
+    for name, (obj, _) in files.items():
+        torch.save(obj, tmp_path / name)
+    # A record that inflates 2 GiB from a few bytes: torch.load would allocate and fill it before any check.
+    torch.save(rnn, tmp_path / "stored.pt")
+    with zipfile.ZipFile(tmp_path / "stored.pt") as src, \
+            zipfile.ZipFile(tmp_path / "bomb.pt", "w") as dst:
+        prefix = src.namelist()[0].split("/")[0]
+        for info in src.infolist():
+            dst.writestr(info, src.read(info))
+        dst.writestr(zipfile.ZipInfo(f"{prefix}/padding"), bytes(4096), compress_type=zipfile.ZIP_DEFLATED)
+    data, name, patched = bytearray((tmp_path / "bomb.pt").read_bytes()), f"{prefix}/padding".encode(), 0
+    at = data.find(name)
+    while at >= 0:  # declare 2 GiB uncompressed, in the local header and in the central directory
+        for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+            if data[at - name_at:at - name_at + 4] == signature:
+                data[at - name_at + size_at:at - name_at + size_at + 4] = (2**31).to_bytes(4, "little")
+                patched += 1
+        at = data.find(name, at + 1)
+    assert patched == 2
+    (tmp_path / "bomb.pt").write_bytes(bytes(data))
+    files["bomb.pt"] = (None, ["padding", "would expand", "MiB"])
+    assert_all_user_errors({name: (("summary", tmp_path / name), [name, *needles], HERE)
+                            for name, (_, needles) in files.items()})
+    with warnings.catch_warnings(record=True) as caught:  # torch warned about the storage on stderr
+        warnings.simplefilter("always")
+        with pytest.raises(rnnviz.RnnvizError):
+            rnnviz.model.load_weights_file(tmp_path / "quantized.pt")
+    assert not caught, [str(w.message) for w in caught]
+
+
+def test_csv_separators_and_line_endings(tmp_path):
+    (tmp_path / "semi.csv").write_text("1;2;3\n4;5;6\n")
+    (tmp_path / "semi1.csv").write_text("1;2;3\n")
+    (tmp_path / "tabs.csv").write_text("1\t2\n3\t4\n")
+    spec = ASSETS / "demo_saturation.toml"
+    hint = "rnnviz reads comma-separated values"
+    assert_all_user_errors({
+        "semicolons": (("run", spec, "--input", tmp_path / "semi.csv"), ["semi.csv", "semicolons", hint], HERE),
+        "one row of semicolons": (("run", spec, "--input", tmp_path / "semi1.csv"),
+                                  ["semi1.csv", "no data rows", "semicolons"], HERE),
+        "tabs": (("run", spec, "--input", tmp_path / "tabs.csv"), ["tabs.csv", "tabs", hint], HERE),
+    })
+    (tmp_path / "cr.csv").write_bytes(b"x0,x1\r1,2\r3,4\r")  # classic Mac line endings
+    np.testing.assert_array_equal(rnnviz.inputs.read_input(tmp_path / "cr.csv"), [[1, 2], [3, 4]])
+
+
+def test_text_source_shape_without_building_it(monkeypatch):
+    """The one-hot input of a text is timesteps × distinct characters: 200,000 characters of a
+    20,000-character alphabet is 15 GiB. The summary built it just to learn its shape, and the memory
+    estimate counted it as empty (then list.index took minutes to fill it in)."""
+    from rnnviz.trace import trace_bytes
+
+    text = "".join(chr(0x4E00 + i) for i in range(20000)) * 10
+    spec = rnnviz.ModelSpec(input=rnnviz.InputSpec(timesteps=None, features=None, source="text", text=text),
+                            layers=[rnnviz.LayerSpec("SimpleRNN", 3)])
+    monkeypatch.setattr(rnnviz.inputs, "generate", lambda *a: pytest.fail("the input was generated"))
+    assert rnnviz.summary(spec).rows[0].output_shape == (None, 3)
+    assert trace_bytes(spec) == 4 * 200_000 * (3 + 20_000)
+    with pytest.raises(rnnviz.RnnvizError, match="model too large"):
+        rnnviz.prepare(spec)
+
+
+def test_save_weights_onto_a_fifo_is_refused(tmp_path):
+    """As root, moving the saved file onto /dev/null replaced the device with a regular file."""
+    fifo = tmp_path / "weights.pt"
+    os.mkfifo(fifo)
+    assert_user_error(run_main("run", ASSETS / "tutorial_1_simplernn.toml", "--save-weights", fifo),
+                      "weights.pt", "not a regular file")
+    assert fifo.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["weights.pt"]
+
+
+def test_sigterm_during_export_leaves_no_partial_file(tmp_path, monkeypatch):
+    """``timeout 60 rnnviz run …`` ends with SIGTERM, which killed the process inside a write and left
+    its temporary file behind."""
+    import signal
+
+    from rnnviz import export
+
+    write_table = export._write_table
+
+    def terminated_midway(fh, header, values, index=True):
+        fh.write(",".join(header) + "\n")
+        os.kill(os.getpid(), signal.SIGTERM)
+        write_table(fh, header, values, index)
+
+    def not_handled(signum, frame):  # only reached if main() did not install its own handler
+        pass
+
+    monkeypatch.setattr(export, "_write_table", terminated_midway)
+    previous = signal.signal(signal.SIGTERM, not_handled)  # so that a regression fails instead of killing pytest
+    try:
+        done = run_main("run", ASSETS / "tutorial_1_simplernn.toml", "--out", tmp_path / "out")
+        assert signal.getsignal(signal.SIGTERM) is not_handled  # main() restored the handler it replaced
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert done.returncode == 143 and "interrupted; no partial files were left" in done.stderr
+    assert list((tmp_path / "out").iterdir()) == []
+
+
+@pytest.mark.parametrize("values, message", [
+    ([[1.0, 2.0], [3.0]], "is not a (timesteps, features) table of numbers"),  # was a ValueError
+    (np.array([["a", "b"]]), "holds <U1 values"),  # was a ValueError
+    (np.array([[1 + 2j, 3]]), "holds complex128 values"),  # was silently cast, dropping the imaginary part
+    (np.array([[1, "x"]], dtype=object), "is not a (timesteps, features) table of numbers"),
+])
+def test_input_arrays_that_are_not_numbers(values, message):
+    """An array given to the Python API follows the rule of a .npy file: real numbers or an InputError."""
+    with pytest.raises(rnnviz.RnnvizError) as err:
+        rnnviz.prepare(ASSETS / "tutorial_1_simplernn.toml", inputs=values)
+    assert str(err.value).startswith("inputs: ") and message in str(err.value)
+    model, array = rnnviz.prepare(ASSETS / "tutorial_1_simplernn.toml", inputs=np.array([[1, 2.5]], dtype=object))
+    assert array.dtype == np.float32 and array.tolist() == [[1.0, 2.5]]

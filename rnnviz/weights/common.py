@@ -14,6 +14,23 @@ from rnnviz.spec import InputSpec, LayerSpec, ModelSpec
 
 DEFAULT_TIMESTEPS = 10
 MAX_WEIGHTS_FILE_BYTES = 4 * 2**30
+# A zip member this large that compresses this well is a zip bomb: weights are noise, and neither Keras nor
+# torch.save compresses them.
+BOMB_BYTES, BOMB_RATIO = 64 * 2**20, 100
+
+
+def is_bomb(file_size: int, compress_size: int) -> bool:
+    """Whether a zip member declaring these sizes would expand suspiciously far (see ``BOMB_RATIO``)."""
+    return file_size > BOMB_BYTES and file_size > BOMB_RATIO * max(compress_size, 1)
+
+
+def printable(value: object, limit: int = 80) -> str:
+    """A name read from a file, made safe to print: control characters (newlines, terminal escapes) become
+    ``?`` and it is cut to ``limit`` characters; anything but a string is shown by its ``repr``."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def check_size(path: Path) -> None:

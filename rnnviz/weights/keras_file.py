@@ -22,12 +22,13 @@ import numpy as np
 from rnnviz.engine.cells import CellWeights
 from rnnviz.errors import WeightsError
 from rnnviz.model import Model
-from rnnviz.weights.common import as_float32, assemble, check_size
+from rnnviz.weights.common import as_float32, assemble, check_size, is_bomb, printable
 
 MAX_CONFIG_BYTES = 16 * 2**20
 MAX_H5_BYTES = 2 * 2**30
-# A member this large that compresses this well is a zip bomb: weights are noise, and Keras stores them as is.
-BOMB_BYTES, BOMB_RATIO = 64 * 2**20, 100
+# Layer and model names longer than this are cut: Keras' own are short, and the summary table wraps
+# every name into 25-character lines (a megabyte-long name took seconds).
+NAME_CHARS = 200
 RECURRENT = ("SimpleRNN", "GRU")
 # Layers that are the identity at inference: allowed anywhere, they do not change the states.
 TRANSPARENT = {"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "SpatialDropout1D",
@@ -47,7 +48,7 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) ->
         raise WeightsError(f"{path}: not a Keras 3 model: the archive has no {name}") from None
     if info.file_size > limit:
         raise WeightsError(f"{path}: {name} is larger than {limit // 2**20} MiB; refusing to unpack it")
-    if info.file_size > BOMB_BYTES and info.file_size > BOMB_RATIO * max(info.compress_size, 1):
+    if is_bomb(info.file_size, info.compress_size):
         raise WeightsError(f"{path}: {name} would expand {info.file_size // max(info.compress_size, 1)}-fold to "
                            f"{info.file_size // 2**20} MiB; refusing it (Keras stores weights uncompressed)")
     try:
@@ -65,34 +66,56 @@ def _cell_config(layer: dict[str, Any], origin: str) -> tuple[str, int, bool, bo
     """(type, units, use_bias, return_sequences) of a SimpleRNN/GRU config, refusing variants we do not model."""
     cls, cfg = layer["class_name"], layer["config"]
     if cls not in RECURRENT:
-        raise WeightsError(f"{origin}: unsupported layer type {cls}; rnnviz supports SimpleRNN and GRU")
+        raise WeightsError(f"{origin}: unsupported layer type {printable(cls)}; rnnviz supports SimpleRNN and GRU")
     if cfg.get("activation", "tanh") != "tanh":
-        raise WeightsError(f"{origin}: activation {cfg.get('activation')!r} is not supported; rnnviz models tanh units")
+        raise WeightsError(f"{origin}: activation {printable(repr(cfg.get('activation')))} is not supported; rnnviz "
+                           "models tanh units")
     if cls == "GRU":
         if cfg.get("recurrent_activation", "sigmoid") != "sigmoid":
-            raise WeightsError(f"{origin}: recurrent_activation {cfg.get('recurrent_activation')!r} is not supported; "
-                               "expected sigmoid")
+            raise WeightsError(f"{origin}: recurrent_activation {printable(repr(cfg.get('recurrent_activation')))} is "
+                               "not supported; expected sigmoid")
         if not cfg.get("reset_after", True):
             raise WeightsError(f"{origin}: GRU with reset_after=False is not supported; rnnviz follows Keras' default "
                                "reset_after=True")
     units = cfg["units"]
     if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-        raise WeightsError(f"{origin}: units must be a positive integer, got {units!r}")
+        raise WeightsError(f"{origin}: units must be a positive integer, got {printable(repr(units))}")
     return cls, units, bool(cfg.get("use_bias", True)), bool(cfg.get("return_sequences", False))
 
 
 def _read_cell(group: Any, cls: str, input_dim: int, units: int, use_bias: bool, origin: str) -> CellWeights:
+    import h5py
+
     gates = 3 if cls == "GRU" else 1
     try:
         variables = group["cell"]["vars"]
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: a loop of soft links
         raise WeightsError(f"{origin}: the weights file has no cell/vars for this layer") from None
+    if not isinstance(variables, h5py.Group):
+        raise WeightsError(f"{origin}: the weights file has no cell/vars for this layer")
 
     def var(index: int, shape: tuple[int, ...], what: str) -> np.ndarray:
+        # The dataset is checked before it is read: a chunked, compressed dataset can declare a shape of
+        # gigabytes in a few bytes, and one with external storage reads another file (or a FIFO).
         try:
-            data = variables[str(index)][()]
-        except (KeyError, TypeError, ValueError, OSError):
-            raise WeightsError(f"{origin}: the weights file lacks the {what} (cell/vars/{index})") from None
+            link = variables.get(str(index), getlink=True)
+            dataset = variables[str(index)] if isinstance(link, h5py.HardLink) else None
+        except (KeyError, TypeError, ValueError, OSError, RuntimeError):
+            link = dataset = None
+        if link is not None and not isinstance(link, h5py.HardLink):
+            raise WeightsError(f"{origin}: the {what} (cell/vars/{index}) is a link to data elsewhere; refusing it")
+        if not isinstance(dataset, h5py.Dataset):
+            raise WeightsError(f"{origin}: the weights file lacks the {what} (cell/vars/{index})")
+        if dataset.shape != shape:
+            raise WeightsError(f"{origin}: {what}: has shape {dataset.shape}, expected {shape}")
+        if dataset.external or dataset.is_virtual:
+            raise WeightsError(f"{origin}: the {what} (cell/vars/{index}) is stored outside the weights file; "
+                               "refusing it")
+        try:
+            data = dataset[()]
+        except (TypeError, ValueError, OSError, RuntimeError) as exc:
+            raise WeightsError(f"{origin}: the {what} (cell/vars/{index}) cannot be read "
+                               f"({printable(str(exc), 120)})") from None
         return as_float32(data, f"{origin}: {what}", shape)
 
     kernel = var(0, (input_dim, gates * units), "kernel")
@@ -114,7 +137,8 @@ def _layer_list(config: dict[str, Any], path: Path) -> list[dict[str, Any]]:
                    if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__"]
         if layer.get("class_name") != "InputLayer" and sources != [previous]:
             raise WeightsError(f"{path}: the Functional model is not a single chain of layers (layer "
-                               f"{layer.get('name')!r} reads {sources or 'nothing'}); rnnviz runs sequential stacks")
+                               f"{printable(repr(layer.get('name')))} reads {printable(sources or 'nothing')}); "
+                               "rnnviz runs sequential stacks")
         previous = layer.get("name", layer["config"].get("name"))
     return layers
 
@@ -130,10 +154,13 @@ def load_keras(path: Path) -> Model:
 
     check_size(path)
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError):
         with open(path, "rb") as fh:
             magic = fh.read(8)
+    except OSError as exc:
+        raise WeightsError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, OSError):
         hint = " (it is an HDF5 file: a Keras 2 .h5 model; re-save it with Keras 3 as .keras)" \
             if magic == b"\x89HDF\r\n\x1a\n" else ""
         raise WeightsError(f"{path}: not a Keras 3 .keras file (a zip archive){hint}") from None
@@ -142,7 +169,7 @@ def load_keras(path: Path) -> Model:
         raw_weights = _read_member(archive, "model.weights.h5", MAX_H5_BYTES, path)
     try:
         config = json.loads(raw_config)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # malformed, not UTF-8, nested too deeply, an integer of 4300+ digits
         raise WeightsError(f"{path}: config.json is not valid JSON") from None
     try:
         h5 = h5py.File(io.BytesIO(raw_weights), "r")
@@ -153,15 +180,15 @@ def load_keras(path: Path) -> Model:
             return _build(path, config, h5)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         raise WeightsError(f"{path}: config.json does not describe a Keras model rnnviz can read "
-                           f"({type(exc).__name__}: {str(exc)[:120]})") from None
-    except OSError as exc:
-        raise WeightsError(f"{path}: model.weights.h5 is corrupt ({str(exc)[:120]})") from None
+                           f"({type(exc).__name__}: {printable(str(exc), 120)})") from None
+    except (OSError, RuntimeError) as exc:  # h5py: unreadable data, a loop of soft links
+        raise WeightsError(f"{path}: model.weights.h5 is corrupt ({printable(str(exc), 120)})") from None
 
 
 def _build(path: Path, config: dict[str, Any], h5: Any) -> Model:
     if config.get("class_name") not in ("Sequential", "Functional"):
-        raise WeightsError(f"{path}: holds a {config.get('class_name')!r}; rnnviz reads Sequential and Functional "
-                           "models")
+        raise WeightsError(f"{path}: holds a {printable(repr(config.get('class_name')))}; rnnviz reads Sequential "
+                           "and Functional models")
     seen: dict[str, int] = {}
     batch_shape = None
     layers, names = [], []
@@ -172,19 +199,20 @@ def _build(path: Path, config: dict[str, Any], h5: Any) -> Model:
         snake = _snake(cls)
         group_name = snake if snake not in seen else f"{snake}_{seen[snake]}"
         seen[snake] = seen.get(snake, 0) + 1
-        origin = f"{path}: layer {cfg.get('name', group_name)!r} ({cls})"
+        label = printable(cls)  # class names and layer names are the file's: printed only once made safe
+        origin = f"{path}: layer {printable(repr(cfg.get('name', group_name)))} ({label})"
         if cls == "InputLayer":
             batch_shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
             continue
         if cls in TRANSPARENT:
             continue
         if "LSTM" in cls or cls in ("RNN", "ConvRNN", "StackedRNNCells"):
-            raise WeightsError(f"{origin}: unsupported recurrent layer {cls}; rnnviz supports SimpleRNN and GRU")
+            raise WeightsError(f"{origin}: unsupported recurrent layer {label}; rnnviz supports SimpleRNN and GRU")
         if cls not in RECURRENT and cls != "Bidirectional":
             if layers:
-                trailing.append(cls)
+                trailing.append(label)
                 continue
-            raise WeightsError(f"{origin}: unsupported layer type {cls} before the recurrent layers; rnnviz runs "
+            raise WeightsError(f"{origin}: unsupported layer type {label} before the recurrent layers; rnnviz runs "
                                "stacks of SimpleRNN and GRU layers fed directly by the input")
         if trailing:
             raise WeightsError(f"{origin}: comes after a {trailing[0]} layer; rnnviz runs stacks of SimpleRNN and "
@@ -199,15 +227,17 @@ def _build(path: Path, config: dict[str, Any], h5: Any) -> Model:
         group = h5["layers"][group_name]
         if cls == "Bidirectional":
             if cfg.get("merge_mode", "concat") != "concat":
-                raise WeightsError(f"{origin}: merge_mode {cfg.get('merge_mode')!r} is not supported; rnnviz "
-                                   "follows merge_mode='concat'")
+                raise WeightsError(f"{origin}: merge_mode {printable(repr(cfg.get('merge_mode')))} is not "
+                                   "supported; rnnviz follows merge_mode='concat'")
             inner = cfg["layer"]
             kind, units, use_bias, return_sequences = _cell_config(inner, origin)
+            backward_kind, backward_units, _, _ = _cell_config(cfg.get("backward_layer") or inner, origin)
+            if backward_kind != kind:
+                raise WeightsError(f"{origin}: its forward layer is a {kind} but its backward layer a "
+                                   f"{backward_kind}; rnnviz runs both directions with the same cell")
             cells = (
                 _read_cell(group["forward_layer"], kind, width, units, use_bias, f"{origin} forward"),
-                _read_cell(group["backward_layer"], kind, width,
-                           _cell_config(cfg.get("backward_layer") or inner, origin)[1],
-                           use_bias, f"{origin} backward"),
+                _read_cell(group["backward_layer"], kind, width, backward_units, use_bias, f"{origin} backward"),
             )
         else:
             if cfg.get("go_backwards"):
@@ -215,10 +245,10 @@ def _build(path: Path, config: dict[str, Any], h5: Any) -> Model:
             kind, units, use_bias, return_sequences = _cell_config(layer, origin)
             cells = (_read_cell(group, kind, width, units, use_bias, origin),)
         layers.append((kind, cells, return_sequences))
-        names.append(cfg.get("name", group_name))
+        names.append(printable(cfg.get("name", group_name), NAME_CHARS))
         width = units * len(cells)
     if not layers:
-        found = sorted({l.get("class_name", "?") for l in config["config"]["layers"]} - {"InputLayer"})
+        found = sorted({printable(l.get("class_name", "?")) for l in config["config"]["layers"]} - {"InputLayer"})
         raise WeightsError(f"{path}: no SimpleRNN or GRU layer found (found: {', '.join(found) or 'no layers'})")
     for i, (_, _, return_sequences) in enumerate(layers[:-1]):
         if not return_sequences:
@@ -226,4 +256,4 @@ def _build(path: Path, config: dict[str, Any], h5: Any) -> Model:
     timesteps = batch_shape[1] if isinstance(batch_shape[1], int) and batch_shape[1] > 0 else None
     batch = batch_shape[0] if isinstance(batch_shape[0], int) and batch_shape[0] > 0 else None
     return assemble(path, layers, timesteps=timesteps, features=batch_shape[2], batch_size=batch, names=names,
-                    model_name=str(config["config"].get("name", "sequential")))
+                    model_name=printable(config["config"].get("name", "sequential"), NAME_CHARS))
