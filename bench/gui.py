@@ -20,6 +20,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -44,8 +45,9 @@ def startup_seconds(repeats: int) -> list[float]:
     results = []
     for _ in range(repeats):
         start = time.time()
-        out = subprocess.run([sys.executable, "-c", STARTUP_CHILD], capture_output=True, text=True, timeout=120,
-                             env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+        with tempfile.TemporaryDirectory(prefix="rnnviz-bench-") as config:  # not the user's own settings
+            out = subprocess.run([sys.executable, "-c", STARTUP_CHILD], capture_output=True, text=True, timeout=120,
+                                 env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": config})
         stamps = [line for line in out.stdout.split() if line.replace(".", "", 1).isdigit()]
         if not stamps:
             raise SystemExit(f"start-up child failed:\n{out.stderr}")
@@ -63,7 +65,9 @@ def stream(timesteps: int, units: int, layers: int) -> dict[str, float]:
     app = QApplication.instance() or QApplication([])
     spec = ModelSpec(InputSpec(timesteps=timesteps, features=64, source="normal"),
                      [LayerSpec("GRU", units, bidirectional=True)] * layers, InitSpec("torch"))
-    settings = QSettings(os.devnull, QSettings.Format.IniFormat)
+    # a settings file of its own: never os.devnull, which Qt's save replaces with a file when run as root
+    folder = tempfile.TemporaryDirectory(prefix="rnnviz-bench-")
+    settings = QSettings(os.path.join(folder.name, "rnnviz.ini"), QSettings.Format.IniFormat)
     window = MainWindow(spec, settings=settings, autoplay=False)
     window.restart_timer.stop()
     window.resize(1400, 900)
@@ -123,6 +127,7 @@ def stream(timesteps: int, units: int, layers: int) -> dict[str, float]:
         worst = sorted(((b - a, a - play) for a, b in zip(beats, beats[1:])), reverse=True)[:5]
         print("worst stalls (ms, at ms after Play):", [(round(1000 * g), round(1000 * at)) for g, at in worst])
     window.close()
+    folder.cleanup()
     return {
         "fps": (len(frames) - 1) / (frames[-1] - frames[0]) if len(frames) > 1 else 0.0,
         "stall_ms": 1000 * max(gaps) if gaps else float("nan"),
