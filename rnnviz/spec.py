@@ -27,6 +27,7 @@ _TYPE_ALIASES = {"simplernn": "SimpleRNN", "simple_rnn": "SimpleRNN", "rnn": "Si
 # TOML's integer range. JSON integers are unbounded, and one with thousands of digits breaks the
 # arithmetic of summaries and memory estimates (and str() of it), so every spec integer stays in it.
 MAX_INT = 2**63 - 1
+MAX_SEED = 2**31 - 1  # what the app's seed fields can show; numpy and torch take any of these
 # Far above any useful gain (the app's slider stops at 3); gains near 1e37 overflow the `normal` scheme's
 # float32 recurrent weights to inf, and every state is then NaN.
 MAX_GAIN = 1e6
@@ -45,13 +46,14 @@ def _short(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-def _int(value: Any, where: str, minimum: int = 1) -> int:
+def _int(value: Any, where: str, minimum: int = 1, maximum: int = MAX_INT) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise SpecError(f"{where}: must be an integer >= {minimum}, got {_short(value)}")
     if value < minimum:
         raise SpecError(f"{where}: must be an integer >= {minimum}, got {_short(value)}")
-    if value > MAX_INT:
-        raise SpecError(f"{where}: must be an integer >= {minimum} and at most 2**63 - 1, got {_short(value)}")
+    if value > maximum:
+        limit = "2**63 - 1" if maximum == MAX_INT else f"{maximum:,}".replace(",", "")
+        raise SpecError(f"{where}: must be an integer >= {minimum} and at most {limit}, got {_short(value)}")
     return value
 
 
@@ -129,7 +131,7 @@ class InputSpec:
                 _int(value, f"{where}.{name}")
         if self.batch_size is not None:
             _int(self.batch_size, f"{where}.batch_size")
-        _int(self.seed, f"{where}.seed", minimum=0)
+        _int(self.seed, f"{where}.seed", minimum=0, maximum=MAX_SEED)
         if self.source == "text":
             if not isinstance(self.text, str) or not self.text:
                 raise SpecError(f'{where}.text: source = "text" needs a non-empty text')
@@ -171,7 +173,7 @@ class InitSpec:
         if self.gain > MAX_GAIN:
             raise SpecError(f"{where}.gain: must be at most {MAX_GAIN:g} (larger gains overflow float32 weights), "
                             f"got {_short(self.gain)}")
-        _int(self.seed, f"{where}.seed", minimum=0)
+        _int(self.seed, f"{where}.seed", minimum=0, maximum=MAX_SEED)
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
-from rnnviz.spec import LAYER_TYPES, SCHEMES, SOURCES, LayerSpec
+from rnnviz.spec import LAYER_TYPES, MAX_SEED, SCHEMES, SOURCES, LayerSpec
 from rnnviz.ui.session import Draft, Session
 
-MAX_UNITS = 4096
-MAX_TIMESTEPS = 1_000_000
+# the fields take any size a spec may give (Qt's limit); what does not fit in memory is explained in
+# the panel, like any invalid stack
+MAX_FIELD = 2**31 - 1
 GAIN_STEPS = 100  # slider ticks per unit of gain
 
 
@@ -89,7 +90,7 @@ class LayerPanel(QWidget):
         self.layer_type = QComboBox()
         self.layer_type.addItems(LAYER_TYPES)
         self.units = QSpinBox()
-        self.units.setRange(1, MAX_UNITS)
+        self.units.setRange(1, MAX_FIELD)
         self.units.setKeyboardTracking(False)
         self.bidirectional = QCheckBox("bidirectional")
         self.return_sequences = QCheckBox("return_sequences")
@@ -103,16 +104,16 @@ class LayerPanel(QWidget):
         input_box = QGroupBox("Input")
         form = QFormLayout(input_box)
         self.timesteps = QSpinBox()
-        self.timesteps.setRange(1, MAX_TIMESTEPS)
+        self.timesteps.setRange(1, MAX_FIELD)
         self.features = QSpinBox()
-        self.features.setRange(1, MAX_UNITS)
+        self.features.setRange(1, MAX_FIELD)
         self.source = QComboBox()
         self.source.addItems(SOURCES)
         self.text = QLineEdit()
         self.text.setPlaceholderText("text to one-hot encode")
         self.file_button = QPushButton("Choose file…")
         self.input_seed = QSpinBox()
-        self.input_seed.setRange(0, 2**31 - 1)
+        self.input_seed.setRange(0, MAX_SEED)
         for spin in (self.timesteps, self.features, self.input_seed):
             spin.setKeyboardTracking(False)
         form.addRow("timesteps", self.timesteps)
@@ -134,7 +135,7 @@ class LayerPanel(QWidget):
         gain_row.addWidget(self.gain)
         gain_row.addWidget(self.gain_label)
         self.init_seed = QSpinBox()
-        self.init_seed.setRange(0, 2**31 - 1)
+        self.init_seed.setRange(0, MAX_SEED)
         self.init_seed.setKeyboardTracking(False)
         self.weights_label = QLabel()
         self.weights_label.setWordWrap(True)

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QColor
 
 import rnnviz
-from rnnviz.spec import InputSpec, LayerSpec, ModelSpec
+from rnnviz.spec import InitSpec, InputSpec, LayerSpec, ModelSpec
 from rnnviz.ui.heatmaps import maxabs_reduce
 from tests.ui.conftest import play_to_end, wait_computed
 
@@ -397,3 +397,15 @@ def test_a_very_deep_stack_shows_a_bounded_number_of_heatmaps(qtbot, make_window
     assert len(window.heatmaps.plots) == len(window.saturation.lines) == MAX_SHOWN_STREAMS
     assert "the first 32 of 80 layer directions (up to layer 16)" in window.heatmaps.graphics.ci.getItem(32, 0).text
     assert window.export_states(tmp_path) and len(list(tmp_path.glob("*.csv"))) >= 80  # every state exported
+
+
+def test_panel_fields_show_large_values_of_a_spec_unclamped(qtbot, make_window):
+    from rnnviz.spec import MAX_SEED
+
+    spec = ModelSpec(InputSpec(timesteps=3, features=5000, source="normal", seed=MAX_SEED),
+                     [LayerSpec("SimpleRNN", 2)], InitSpec("keras", seed=MAX_SEED - 1))
+    window = make_window(spec)
+    panel = window.panel
+    assert (panel.features.value(), panel.input_seed.value(), panel.init_seed.value()) == (5000, MAX_SEED, MAX_SEED - 1)
+    draft = window.session.draft  # showing them changed nothing
+    assert (draft.input, draft.init) == (spec.input, spec.init)
