@@ -27,6 +27,7 @@ _TYPE_ALIASES = {"simplernn": "SimpleRNN", "simple_rnn": "SimpleRNN", "rnn": "Si
 # TOML's integer range. JSON integers are unbounded, and one with thousands of digits breaks the
 # arithmetic of summaries and memory estimates (and str() of it), so every spec integer stays in it.
 MAX_INT = 2**63 - 1
+MAX_LAYERS = 1000  # deeper stacks are no recurrent model anyone trains; 100k layers ran for minutes
 MAX_SEED = 2**31 - 1  # what the app's seed fields can show; numpy and torch take any of these
 # Far above any useful gain (the app's slider stops at 3); gains near 1e37 overflow the `normal` scheme's
 # float32 recurrent weights to inf, and every state is then NaN.
@@ -202,6 +203,8 @@ class ModelSpec:
         self.init.validate()
         if not self.layers:
             raise SpecError("layers: the stack is empty; add at least one [[layers]] table (SimpleRNN or GRU)")
+        if len(self.layers) > MAX_LAYERS:
+            raise SpecError(f"layers: {len(self.layers)} layers; rnnviz runs stacks of at most {MAX_LAYERS}")
         for i, layer in enumerate(self.layers):
             if not isinstance(layer, LayerSpec):
                 raise SpecError(f"layers[{i}]: must be a LayerSpec")
@@ -274,6 +277,8 @@ def spec_from_dict(data: Any, base_dir: Path | None = None) -> ModelSpec:
     layers_data = data.get("layers", [])
     if not isinstance(layers_data, list):
         raise SpecError("layers: must be an array of tables ([[layers]])")
+    if len(layers_data) > MAX_LAYERS:  # before checking each of them
+        raise SpecError(f"layers: {len(layers_data)} layers; rnnviz runs stacks of at most {MAX_LAYERS}")
     layers = []
     for i, table in enumerate(layers_data):
         table = _check_keys(table, "layers", f"layers[{i}]")

@@ -423,3 +423,13 @@ def test_seeds_stay_within_what_the_app_can_show(tmp_path):
     path.write_text(f"[input]\ntimesteps = 3\nfeatures = 2\nseed = {MAX_SEED + 1}\n[[layers]]\ntype = 'GRU'\nunits = 2\n")
     with pytest.raises(SpecError, match=r"input\.seed: must be an integer >= 0 and at most 2147483647, got 2147483648"):
         load_spec(path)
+
+
+def test_stacks_deeper_than_max_layers_are_refused():
+    from rnnviz.spec import MAX_LAYERS
+
+    ModelSpec(layers=(LayerSpec("SimpleRNN", 2, return_sequences=True),) * (MAX_LAYERS - 1)
+              + (LayerSpec("SimpleRNN", 2),)).validate()
+    data = {"input": {"timesteps": 2, "features": 1}, "layers": [{"type": "GRU", "units": 2}] * (MAX_LAYERS + 1)}
+    with pytest.raises(SpecError, match=r"layers: 1001 layers; rnnviz runs stacks of at most 1000"):
+        spec_from_dict(data)
