@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPaintEvent
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDockWidget, QDoubleSpinBox, QFileDialog, QLabel, QMainWindow, QScrollArea, QSlider,
     QSplitter, QToolBar, QWidget,
@@ -39,6 +39,7 @@ FRAME_MS = 16
 PLOTS_INTERVAL_S = 0.25
 TOOLBAR_INTERVAL_S = 0.1
 RESTART_MS = 150
+FIRST_PAINT_WAIT_MS = 1000
 MAX_RECENT = 8
 
 
@@ -611,9 +612,16 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
-        """After the first paint, import torch and start the first run. Importing torch holds the GIL for
-        most of a second; started earlier, it slowed building and painting the window threefold."""
         super().paintEvent(event)
+        self._after_first_paint()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        QTimer.singleShot(FIRST_PAINT_WAIT_MS, self._after_first_paint)  # should no paint reach the window
+
+    def _after_first_paint(self) -> None:
+        """Import torch and start the first run, once. Importing torch holds the GIL for most of a second;
+        started before the window's first paint, it slowed building and painting the window threefold."""
         if not self._painted:
             self._painted = True
             if self.run is None:
