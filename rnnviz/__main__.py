@@ -15,7 +15,7 @@ import threading
 import time
 from typing import Sequence
 
-from rnnviz.errors import RnnvizError
+from rnnviz.errors import RnnvizError, printable
 
 HEADLESS = ("run", "summary")
 MAX_MESSAGE_CHARS = 1000  # an error message quotes the user's files; one line of them is enough
@@ -154,9 +154,7 @@ def _headless(args: argparse.Namespace) -> None:
 
 def one_line(message: str) -> str:
     """The message on one line, cut to ``MAX_MESSAGE_CHARS``: it may quote names read from a hostile file."""
-    text = " ".join(str(message).split("\n"))
-    text = "".join(c if c.isprintable() else "?" for c in text)
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
+    return printable(" ".join(str(message).split("\n")), MAX_MESSAGE_CHARS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -27,3 +27,12 @@ class WeightsError(RnnvizError):
 
 class DeviceError(RnnvizError):
     """The requested compute device does not exist on this machine."""
+
+
+def printable(value: object, limit: int = 80) -> str:
+    """A name read from a file, made safe to print: control characters (newlines, terminal escapes) become
+    ``?`` and it is cut to ``limit`` characters; anything but a string is shown by its ``repr``."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return "".join(c if c.isprintable() else "?" for c in text)

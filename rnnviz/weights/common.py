@@ -24,15 +24,6 @@ def is_bomb(file_size: int, compress_size: int) -> bool:
     return file_size > BOMB_BYTES and file_size > BOMB_RATIO * max(compress_size, 1)
 
 
-def printable(value: object, limit: int = 80) -> str:
-    """A name read from a file, made safe to print: control characters (newlines, terminal escapes) become
-    ``?`` and it is cut to ``limit`` characters; anything but a string is shown by its ``repr``."""
-    text = value if isinstance(value, str) else repr(value)
-    if len(text) > limit:
-        text = text[:limit - 1] + "…"
-    return "".join(c if c.isprintable() else "?" for c in text)
-
-
 def check_size(path: Path) -> None:
     size = path.stat().st_size
     if size == 0:

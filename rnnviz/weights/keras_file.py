@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from rnnviz.engine.cells import CellWeights
-from rnnviz.errors import WeightsError
+from rnnviz.errors import WeightsError, printable
 from rnnviz.model import Model
-from rnnviz.weights.common import as_float32, assemble, check_size, is_bomb, printable
+from rnnviz.weights.common import as_float32, assemble, check_size, is_bomb
 
 MAX_CONFIG_BYTES = 16 * 2**20
 MAX_H5_BYTES = 2 * 2**30

@@ -17,11 +17,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from rnnviz.engine.cells import LayerWeights, from_torch, to_torch
-from rnnviz.errors import RnnvizError, WeightsError
+from rnnviz.errors import RnnvizError, WeightsError, printable
 from rnnviz.export import atomic_write
 from rnnviz.model import Model
 from rnnviz.spec import ModelSpec
-from rnnviz.weights.common import as_float32, assemble, check_size, is_bomb, printable
+from rnnviz.weights.common import as_float32, assemble, check_size, is_bomb
 
 _KEY = re.compile(r"^(?P<prefix>.*?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(?P<layer>\d+)"
                   r"(?P<reverse>_reverse)?$")
