@@ -18,11 +18,11 @@ from typing import Any, Mapping
 
 from rnnviz.errors import SpecError
 
-LAYER_TYPES = ("SimpleRNN", "GRU")
+LAYER_TYPES = ("SimpleRNN", "GRU", "LSTM")
 SOURCES = ("uniform", "normal", "sine", "text", "file")
 SCHEMES = ("uniform01", "keras", "torch", "normal")
 
-_TYPE_ALIASES = {"simplernn": "SimpleRNN", "simple_rnn": "SimpleRNN", "rnn": "SimpleRNN", "gru": "GRU"}
+_TYPE_ALIASES = {"simplernn": "SimpleRNN", "simple_rnn": "SimpleRNN", "rnn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
 
 # TOML's integer range. JSON integers are unbounded, and one with thousands of digits breaks the
 # arithmetic of summaries and memory estimates (and str() of it), so every spec integer stays in it.
@@ -101,8 +101,10 @@ class LayerSpec:
 
     @property
     def gates(self) -> tuple[str, ...]:
-        """Names of the per-step quantities recorded besides the hidden state."""
-        return ("z", "r", "hh") if self.type == "GRU" else ()
+        """Names of the per-step quantities recorded besides the hidden state: GRU's update and reset gates
+        and candidate; LSTM's input, forget, candidate (Keras' ``c`` block) and output gates, and its cell
+        state ``c``."""
+        return {"GRU": ("z", "r", "hh"), "LSTM": ("i", "f", "g", "o", "c")}.get(self.type, ())
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ class CellWeights:
 
     @property
     def type(self) -> str:
-        return "GRU" if self.bias.ndim == 2 else "SimpleRNN"
+        """Told by the number of gate blocks: 1 SimpleRNN, 3 GRU (bias (2, 3u)), 4 LSTM (bias (4u,))."""
+        return {1: "SimpleRNN", 3: "GRU", 4: "LSTM"}[self.recurrent_kernel.shape[1] // self.units]
 
 
 LayerWeights = tuple[CellWeights, ...]  # one entry per direction: forward[, backward]
