@@ -10,12 +10,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 QT = ("PySide6", "shiboken6", "pyqtgraph", "superqt", "qtpy", "PyQt5", "PyQt6", "PySide2")
-CORE_MODULES = [
-    "rnnviz", "rnnviz.errors", "rnnviz.spec", "rnnviz.summary", "rnnviz.inputs", "rnnviz.trace", "rnnviz.export",
-    "rnnviz.headless", "rnnviz.model", "rnnviz.engine", "rnnviz.engine.cells", "rnnviz.engine.device",
-    "rnnviz.engine.stepper", "rnnviz.weights", "rnnviz.weights.common", "rnnviz.weights.keras_file",
-    "rnnviz.weights.torch_file", "rnnviz.__main__",
-]
+
+
+def _core_module_names() -> list[str]:
+    """Every module of the core, found on disk, so that a new package is checked the day it lands."""
+    names = []
+    for path in sorted((ROOT / "rnnviz").rglob("*.py")):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if "ui" in parts[1:2]:
+            continue
+        names.append(".".join(parts[:-1] if parts[-1] == "__init__" else parts))
+    return names
+
+
+CORE_MODULES = _core_module_names()
 
 PROBE = r"""
 import importlib, json, sys
