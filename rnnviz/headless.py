@@ -16,10 +16,11 @@ from rnnviz.engine.cells import init_weights
 from rnnviz.engine.stepper import Stepper
 from rnnviz.inputs import expect_features, read_input, resolve_inputs, text_shape
 from rnnviz.errors import SpecError
-from rnnviz.model import SPEC_SUFFIXES, Model, check_matches, is_weights_file, load_weights_file
+from rnnviz.model import SPEC_SUFFIXES, Model, check_matches, is_weights_file
 from rnnviz.spec import ModelSpec, load_spec
 from rnnviz.summary import Summary, keras_names, summary as _summary
 from rnnviz.trace import Trace, check_memory
+from rnnviz.weights import load_weights_file
 
 ARRAY_INPUT = "inputs.csv"  # what a spec records for inputs given as an array: the exported copy
 

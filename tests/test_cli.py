@@ -569,7 +569,7 @@ def test_keras_dataset_shape_is_checked_before_reading(tmp_path):
     tracemalloc.start()
     try:
         with pytest.raises(rnnviz.RnnvizError, match=r"recurrent kernel: has shape \(3000, 3000\), expected \(8, 24\)"):
-            rnnviz.model.load_weights_file(path)
+            rnnviz.weights.load_weights_file(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -640,7 +640,7 @@ def test_hostile_state_dicts_found_by_the_sweep(tmp_path):
     with warnings.catch_warnings(record=True) as caught:  # torch warned about the storage on stderr
         warnings.simplefilter("always")
         with pytest.raises(rnnviz.RnnvizError):
-            rnnviz.model.load_weights_file(tmp_path / "quantized.pt")
+            rnnviz.weights.load_weights_file(tmp_path / "quantized.pt")
     assert not caught, [str(w.message) for w in caught]
 
 

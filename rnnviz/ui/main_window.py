@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 
 from rnnviz.errors import RnnvizError
 from rnnviz.inputs import read_input
-from rnnviz.model import SPEC_SUFFIXES, WEIGHT_SUFFIXES, load_weights_file
+from rnnviz.model import SPEC_SUFFIXES, WEIGHT_SUFFIXES
+from rnnviz.weights import load_weights_file
 from rnnviz.spec import ModelSpec, load_spec
 from rnnviz.trace import SATURATION_THRESHOLD, Trace
 from rnnviz.ui.heatmaps import HeatmapView
