@@ -69,7 +69,7 @@ def stream(timesteps: int, units: int, layers: int) -> dict[str, float]:
     folder = tempfile.TemporaryDirectory(prefix="rnnviz-bench-")
     settings = QSettings(os.path.join(folder.name, "rnnviz.ini"), QSettings.Format.IniFormat)
     window = MainWindow(spec, settings=settings, autoplay=False)
-    window.restart_timer.stop()
+    window.runner.restart_timer.stop()
     window.resize(1400, 900)
     window.show()
     deadline = time.monotonic() + 60
@@ -95,18 +95,17 @@ def stream(timesteps: int, units: int, layers: int) -> dict[str, float]:
     heartbeat = QTimer(interval=5)
     heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()))
 
-    window._set_speed(None)
-    window.speed_chosen = True  # "max": follow the computation
-    window.playback.playing = True
+    window.runner.set_speed(None, chosen=True)  # "max": follow the computation
+    window.runner.playback.playing = True
     loop = QEventLoop()
     marks: dict[str, float] = {}
 
     def check() -> None:  # polled from the event loop, as a user's eye would
-        run = window.run
+        run = window.state.run
         if "first" not in marks and run is not None and painter.times and painter.times[-1] > play \
                 and any(s.revealed for s in run.streams):
             marks["first"] = painter.times[-1]
-        if window.trace is not None and run.streams[-1].revealed == run.timesteps:
+        if window.state.trace is not None and run.streams[-1].revealed == run.timesteps:
             loop.quit()
 
     poll = QTimer(interval=10)
@@ -115,7 +114,7 @@ def stream(timesteps: int, units: int, layers: int) -> dict[str, float]:
     QTimer.singleShot(600_000, loop.quit)
     heartbeat.start()
     play = time.perf_counter()
-    window.start_run()
+    window.runner.start_run()
     loop.exec()
     first_frame = marks.get("first")
     end = time.perf_counter()

@@ -36,6 +36,15 @@ class Stream:
     def title(self) -> str:
         return f"Layer {self.layer + 1} · {self.layer_type}({self.units}) · {self.direction}"
 
+    @property
+    def quantities(self) -> tuple[str, ...]:
+        """What a view of this stream can show: h, then the recorded gates (and an LSTM's cell c)."""
+        return ("h", *self.gates)
+
+    def values(self, quantity: str) -> np.ndarray:
+        """(T, units) of ``quantity`` (one of :attr:`quantities`)."""
+        return self.hidden if quantity == "h" else self.gates[quantity]
+
     def revealed_slice(self, count: int | None = None) -> slice:
         """Input-time rows covered by the first ``count`` (default: revealed) steps of this direction."""
         steps = self.hidden.shape[0]

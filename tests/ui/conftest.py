@@ -40,12 +40,12 @@ def small_spec() -> ModelSpec:
 
 def wait_computed(qtbot, window: MainWindow, timeout: int = 20_000) -> None:
     """Until the current run's trace is complete."""
-    qtbot.waitUntil(lambda: window.trace is not None, timeout=timeout)
+    qtbot.waitUntil(lambda: window.state.trace is not None, timeout=timeout)
 
 
 def play_to_end(qtbot, window: MainWindow, timeout: int = 20_000) -> None:
-    window._set_speed(None)
-    if not window.playback.playing:
-        window.toggle_play()
-    qtbot.waitUntil(lambda: window.trace is not None and window.run is not None
-                    and window.run.streams[-1].revealed == window.run.timesteps, timeout=timeout)
+    window.runner.set_speed(None)
+    if not window.runner.playback.playing:
+        window.runner.toggle_play()
+    qtbot.waitUntil(lambda: window.state.trace is not None and window.state.run is not None
+                    and window.state.run.streams[-1].revealed == window.state.run.timesteps, timeout=timeout)

@@ -15,7 +15,7 @@ from PySide6.QtGui import QColor
 
 import rnnviz
 from rnnviz.spec import InitSpec, InputSpec, LayerSpec, ModelSpec
-from rnnviz.ui.heatmaps import maxabs_reduce
+from rnnviz.ui.views.heatmap_image import maxabs_reduce
 from tests.ui.conftest import play_to_end, wait_computed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +38,7 @@ def assert_heatmaps_equal_headless(window) -> None:
     """Every heatmap shows the headless engine's states, bit for bit (largest-magnitude downsampled
     where the stream is longer than the heatmap's columns)."""
     trace = rnnviz.run(window.session.model.spec, device="cpu")
-    for stream, plot in zip(window.run.streams, window.heatmaps.plots):
+    for stream, plot in zip(window.state.run.streams, window.heatmaps.plots):
         shown = window.heatmaps.image_data(stream.layer, stream.direction)
         full = trace.hidden(stream.layer + 1, stream.direction)
         expected = maxabs_reduce(maxabs_reduce(full, plot.fx, 0), plot.fy, 1).T
@@ -69,12 +69,12 @@ def test_build_bidirectional_gru_stack_with_widgets_and_play_to_end(qtbot, make_
     assert window.session.valid
     assert [r.params for r in window.session.summary.rows] == [2 * 3 * (3 * 6 + 36 + 12), 2 * 3 * (12 * 4 + 16 + 8)]
     assert panel.table.item(1, 1).text() == "(None, 8)"
-    qtbot.waitUntil(lambda: window.run is not None and window.run.timesteps == 70 and window.worker is not None)
-    window.speed.setCurrentIndex(window.speed.count() - 1)
-    window._speed_chosen(window.speed.count() - 1)
+    qtbot.waitUntil(lambda: window.state.run is not None and window.state.run.timesteps == 70 and window.runner.worker is not None)
+    window.toolbar.speed.setCurrentIndex(window.toolbar.speed.count() - 1)
+    window.toolbar._speed_chosen(window.toolbar.speed.count() - 1)
     qtbot.keyClick(window, Qt.Key.Key_Space)
     play_to_end(qtbot, window)
-    assert [s.title for s in window.run.streams] == [
+    assert [s.title for s in window.state.run.streams] == [
         "Layer 1 · GRU(6) · forward", "Layer 1 · GRU(6) · backward", "Layer 2 · GRU(4) · forward",
         "Layer 2 · GRU(4) · backward"]
     assert_heatmaps_equal_headless(window)
@@ -83,21 +83,21 @@ def test_build_bidirectional_gru_stack_with_widgets_and_play_to_end(qtbot, make_
 def test_pause_step_resume(qtbot, make_window, small_spec):
     window = make_window(small_spec, autoplay=False)
     wait_computed(qtbot, window)
-    assert window.playback.step == 0
+    assert window.runner.playback.step == 0
     qtbot.keyClick(window, Qt.Key.Key_Right)
     qtbot.keyClick(window, Qt.Key.Key_Right)
-    qtbot.waitUntil(lambda: window.run.streams[0].revealed == 2)
+    qtbot.waitUntil(lambda: window.state.run.streams[0].revealed == 2)
     shown = window.heatmaps.image_data(0, "forward")
     assert not np.isnan(shown[:, :2]).any() and np.isnan(shown[:, 2:]).all()
-    window._set_speed(2)
+    window.runner.set_speed(2)
     qtbot.keyClick(window, Qt.Key.Key_Space)  # resume
-    assert window.playback.playing and window.play_action.text() == "Pause"
-    qtbot.waitUntil(lambda: window.run.streams[0].revealed >= 3)
+    assert window.runner.playback.playing and window.play_action.text() == "Pause"
+    qtbot.waitUntil(lambda: window.state.run.streams[0].revealed >= 3)
     qtbot.keyClick(window, Qt.Key.Key_Space)  # pause
-    paused_at = window.run.streams[0].revealed
-    assert not window.playback.playing and window.play_action.text() == "Play"
+    paused_at = window.state.run.streams[0].revealed
+    assert not window.runner.playback.playing and window.play_action.text() == "Play"
     qtbot.wait(300)
-    assert window.run.streams[0].revealed == paused_at
+    assert window.state.run.streams[0].revealed == paused_at
     qtbot.keyClick(window, Qt.Key.Key_Space)
     play_to_end(qtbot, window)
     assert_heatmaps_equal_headless(window)
@@ -107,8 +107,8 @@ def test_scrubber_moves_every_cursor(qtbot, make_window):
     spec = ModelSpec(InputSpec(timesteps=20, features=2), [LayerSpec("GRU", 3, bidirectional=True)])
     window = make_window(spec)
     play_to_end(qtbot, window)
-    window.scrubber.setValue(5)
-    qtbot.waitUntil(lambda: window.run.streams[0].revealed == 5)
+    window.toolbar.scrubber.setValue(5)
+    qtbot.waitUntil(lambda: window.state.run.streams[0].revealed == 5)
     forward, backward = window.heatmaps.plots
     assert forward.cursor_t == pytest.approx(4.5) and backward.cursor_t == pytest.approx(14.5)
     assert np.isnan(window.heatmaps.image_data(0, "backward")[:, :15]).all()
@@ -117,16 +117,16 @@ def test_scrubber_moves_every_cursor(qtbot, make_window):
 def test_edit_mid_run_restarts_cleanly(qtbot, make_window):
     spec = ModelSpec(InputSpec(timesteps=20000, features=8), [LayerSpec("GRU", 64, True)] * 2)
     window = make_window(spec, autoplay=False)  # paused: the worker stops LOOKAHEAD steps ahead, mid-run
-    qtbot.waitUntil(lambda: window.run is not None and window.run.computed > 0, timeout=20_000)
-    first = window.worker
-    assert first.isRunning() and window.run.computed < window.run.total
+    qtbot.waitUntil(lambda: window.state.run is not None and window.state.run.computed > 0, timeout=20_000)
+    first = window.runner.worker
+    assert first.isRunning() and window.state.run.computed < window.state.run.total
     with qtbot.waitSignal(first.finished, timeout=10_000):  # the old run stops within a block
         set_spin(qtbot, window.panel.units, 5)
         set_spin(qtbot, window.panel.timesteps, 300)
     assert first.cancelled
-    qtbot.waitUntil(lambda: window.worker is not None and window.worker is not first, timeout=5_000)
+    qtbot.waitUntil(lambda: window.runner.worker is not None and window.runner.worker is not first, timeout=5_000)
     play_to_end(qtbot, window, timeout=60_000)
-    assert window.run.streams[0].units == 5 and window.run.timesteps == 300
+    assert window.state.run.streams[0].units == 5 and window.state.run.timesteps == 300
     assert_heatmaps_equal_headless(window)
 
 
@@ -182,9 +182,9 @@ def test_invalid_stack_is_explained_and_run_disabled(qtbot, make_window):
 def test_export_from_gui_equals_headless_export(qtbot, make_window, tmp_path, small_spec):
     window = make_window(small_spec)
     wait_computed(qtbot, window)
-    assert window.export_states(tmp_path / "gui")
+    assert window.files.export_states(tmp_path / "gui")
     spec_file = tmp_path / "model.toml"
-    assert window.save_spec(spec_file)
+    assert window.files.save_spec(spec_file)
     cli = subprocess.run([sys.executable, str(ROOT / "main.py"), "run", str(spec_file), "--out", str(tmp_path / "cli"),
                           "--device", "cpu"], capture_output=True, text=True, cwd=ROOT)
     assert cli.returncode == 0, cli.stderr
@@ -197,40 +197,40 @@ def test_export_from_gui_equals_headless_export(qtbot, make_window, tmp_path, sm
 
 def test_open_files_and_errors_in_window(qtbot, make_window, data_dir, tmp_path):
     window = make_window()
-    assert window.open_file(data_dir / "keras_bidir_gru_stack.keras")
+    assert window.files.open_file(data_dir / "keras_bidir_gru_stack.keras")
     assert [l.units for l in window.session.draft.layers] == [6, 4, 5]
     assert window.session.summary.rows[0].name == "bi_encoder"
-    assert window.open_file(data_dir / "keras_bidir_gru_stack_input.npy")
+    assert window.files.open_file(data_dir / "keras_bidir_gru_stack_input.npy")
     wait_computed(qtbot, window)
     expected = np.load(data_dir / "keras_bidir_gru_stack_states.npz")
-    np.testing.assert_allclose(window.trace.hidden(1, "backward"), expected["layer1_backward"], atol=1e-6)
+    np.testing.assert_allclose(window.state.trace.hidden(1, "backward"), expected["layer1_backward"], atol=1e-6)
     bad = tmp_path / "broken.toml"
     bad.write_text("[input\n")
-    assert not window.open_file(bad)
+    assert not window.files.open_file(bad)
     assert "broken.toml" in window.status_message.text()
-    assert not window.open_file(data_dir / "torch_malicious.pt")
+    assert not window.files.open_file(data_dir / "torch_malicious.pt")
     assert "refused" in window.status_message.text()
-    assert window.recent_files()[0].endswith("keras_bidir_gru_stack_input.npy")
+    assert window.files.recent_files()[0].endswith("keras_bidir_gru_stack_input.npy")
 
 
 def test_worker_error_is_shown_and_app_keeps_working(qtbot, make_window, small_spec):
     window = make_window(small_spec)
     wait_computed(qtbot, window)
-    window._set_device("cuda")  # not present on a CPU machine: the worker reports it
+    window.runner.set_device("cuda")  # not present on a CPU machine: the worker reports it
     if "cuda" in window.panel.device.currentText():
         pytest.skip("this machine has CUDA")
     qtbot.waitUntil(lambda: "run failed" in window.status_message.text(), timeout=10_000)
     assert "cuda" in window.status_message.text()
-    window._set_device("cpu")
+    window.runner.set_device("cpu")
     wait_computed(qtbot, window)
 
 
 def test_close_during_run_is_prompt(qtbot, make_window):
     spec = ModelSpec(InputSpec(timesteps=20000, features=16), [LayerSpec("GRU", 128, True)] * 3)
     window = make_window(spec, autoplay=True)
-    window._set_speed(None)
-    qtbot.waitUntil(lambda: window.run is not None and window.run.computed > 0, timeout=20_000)
-    worker = window.worker
+    window.runner.set_speed(None)
+    qtbot.waitUntil(lambda: window.state.run is not None and window.state.run.computed > 0, timeout=20_000)
+    worker = window.runner.worker
     assert worker.isRunning()
     window.close()
     assert worker.isFinished() and worker.cancelled
@@ -240,11 +240,11 @@ def test_window_grab_is_not_blank_and_shows_colour_bar(qtbot, make_window, tmp_p
     window = make_window(ModelSpec(), autoplay=True)
     play_to_end(qtbot, window)
     path = tmp_path / "shot.png"
-    assert window.export_image(path) and path.stat().st_size > 1000
+    assert window.files.export_image(path) and path.stat().st_size > 1000
     image = window.grab().toImage()
     colours = {image.pixelColor(x, y).rgb() for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
     assert len(colours) > 20
-    bar = window.heatmaps.bar_view.grab().toImage()
+    bar = window.heatmaps.render_bar(0, "forward")
     bar_colours = {QColor(bar.pixel(x, y)).name() for x in range(bar.width()) for y in range(bar.height())}
     assert "#ffd600" in bar_colours or any(c.startswith("#ff") and c[3:5] in ("d5", "d6", "d7") for c in bar_colours)
     heat = window.heatmaps.image_data(0, "forward")
@@ -278,23 +278,23 @@ def test_hover_and_click_a_unit_shows_its_trace_and_gates(qtbot, make_window):
     view_pos = window.heatmaps.graphics.mapFromScene(scene_pos)
     with qtbot.waitSignal(window.heatmaps.hovered) as hovered:
         qtbot.mouseMove(window.heatmaps.graphics.viewport(), view_pos)
-    value = window.trace.hidden(1, "forward")[5, 2]
+    value = window.state.trace.hidden(1, "forward")[5, 2]
     assert hovered.args[0] == f"Layer 1 · forward · t = 5 · unit 2 · h = {value:+.6f}"
     qtbot.mouseClick(window.heatmaps.graphics.viewport(), Qt.MouseButton.LeftButton, pos=view_pos)
-    trace_plot = window.unit_trace
+    trace_plot = window.views["unit-trace"]
     assert set(trace_plot.curves) == {"h", "z", "r"}
     x, y = trace_plot.curves["h"].getData()
-    np.testing.assert_array_equal(y, window.trace.hidden(1, "forward")[:, 2])
-    np.testing.assert_array_equal(trace_plot.curves["z"].getData()[1], window.trace.gates(1, "forward")["z"][:, 2])
-    title = trace_plot.getPlotItem().titleLabel.text
+    np.testing.assert_array_equal(y, window.state.trace.hidden(1, "forward")[:, 2])
+    np.testing.assert_array_equal(trace_plot.curves["z"].getData()[1], window.state.trace.gates(1, "forward")["z"][:, 2])
+    title = trace_plot.plot.getPlotItem().titleLabel.text
     assert "L1 GRU forward · unit 2" in title and "z gate" in title and "r gate" in title
 
 
 def test_saturation_key_names_every_stream(qtbot, make_window):
     spec = ModelSpec(InputSpec(timesteps=16, features=2), [LayerSpec("GRU", 4, True), LayerSpec("SimpleRNN", 3)])
     window = make_window(spec)
-    qtbot.waitUntil(lambda: window.run is not None)  # the first run starts after the first paint
-    key = window.saturation.key.text()
+    qtbot.waitUntil(lambda: window.state.run is not None)  # the first run starts after the first paint
+    key = window.views["saturation"].key.text()
     assert [name in key for name in ("L1 forward", "L1 backward", "L2 forward")] == [True] * 3
     assert key.count("<span") == 3
 
@@ -327,12 +327,12 @@ def test_gain_slider_and_scheme_by_keyboard(qtbot, make_window):
 
 def test_layout_and_recent_files_persist(qtbot, make_window, settings, data_dir):
     window = make_window()
-    window.open_file(data_dir / "torch_rnn.pt")
-    window.plots_dock.hide()
+    window.files.open_file(data_dir / "torch_rnn.pt")
+    window.docks["unit-trace"].hide()
     window.close()
     again = make_window()
-    assert again.recent_files()[0].endswith("torch_rnn.pt")
-    assert not again.plots_dock.isVisible()
+    assert again.files.recent_files()[0].endswith("torch_rnn.pt")
+    assert not again.docks["unit-trace"].isVisible()
     assert [a.text() for a in again.recent_menu.actions()][0] == "torch_rnn.pt"
 
 
@@ -344,7 +344,7 @@ def test_ctrl_q_quits(qtbot, make_window):
 
 def test_panel_shows_every_field_of_an_opened_spec(qtbot, make_window, assets_dir):
     window = make_window()
-    assert window.open_file(assets_dir / "demo_gru.toml")
+    assert window.files.open_file(assets_dir / "demo_gru.toml")
     panel = window.panel
     assert panel.stack.count() == 3 and panel.stack.item(0).text().startswith("1. Bidirectional GRU(32)")
     assert (panel.timesteps.value(), panel.features.value(), panel.source.currentText()) == (120, 6, "sine")
@@ -371,21 +371,21 @@ def test_a_paused_run_still_delivers_its_last_blocks_and_trace(qtbot, make_windo
     spec = ModelSpec(InputSpec(timesteps=300, features=3), [LayerSpec("GRU", 4, True)])
     window = make_window(spec, autoplay=False)  # paused at step 0, the whole run is within LOOKAHEAD
     wait_computed(qtbot, window)
-    assert all(s.received == 300 for s in window.run.streams)
+    assert all(s.received == 300 for s in window.state.run.streams)
     assert window.export_action.isEnabled()
 
 
 def test_an_idle_window_stops_its_frame_timer_and_a_control_wakes_it(qtbot, make_window, small_spec):
     window = make_window(small_spec)
     play_to_end(qtbot, window)
-    qtbot.waitUntil(lambda: not window.frame_timer.isActive())  # nothing moves: no CPU spent on frames
+    qtbot.waitUntil(lambda: not window.runner.frame_timer.isActive())  # nothing moves: no CPU spent on frames
     assert window.rate_label.text() == "computed" and window.fps_label.text() == "idle"
     qtbot.keyClick(window, Qt.Key.Key_Home)
-    assert window.frame_timer.isActive()
-    qtbot.waitUntil(lambda: window.scrubber.value() == 0 and window.run.streams[0].revealed == 0)
+    assert window.runner.frame_timer.isActive()
+    qtbot.waitUntil(lambda: window.toolbar.scrubber.value() == 0 and window.state.run.streams[0].revealed == 0)
     qtbot.keyClick(window, Qt.Key.Key_Right)
-    qtbot.waitUntil(lambda: window.run.streams[0].revealed == 1)
-    qtbot.waitUntil(lambda: not window.frame_timer.isActive())
+    qtbot.waitUntil(lambda: window.state.run.streams[0].revealed == 1)
+    qtbot.waitUntil(lambda: not window.runner.frame_timer.isActive())
 
 
 def test_a_very_deep_stack_shows_a_bounded_number_of_heatmaps(qtbot, make_window, tmp_path):
@@ -394,9 +394,9 @@ def test_a_very_deep_stack_shows_a_bounded_number_of_heatmaps(qtbot, make_window
     layers = [LayerSpec("SimpleRNN", 2, True, True)] * 39 + [LayerSpec("SimpleRNN", 2, True)]
     window = make_window(ModelSpec(InputSpec(timesteps=6, features=2), layers))
     wait_computed(qtbot, window)
-    assert len(window.heatmaps.plots) == len(window.saturation.lines) == MAX_SHOWN_STREAMS
+    assert len(window.heatmaps.plots) == len(window.views["saturation"].lines) == MAX_SHOWN_STREAMS
     assert "the first 32 of 80 layer directions (up to layer 16)" in window.heatmaps.graphics.ci.getItem(32, 0).text
-    assert window.export_states(tmp_path) and len(list(tmp_path.glob("*.csv"))) >= 80  # every state exported
+    assert window.files.export_states(tmp_path) and len(list(tmp_path.glob("*.csv"))) >= 80  # every state exported
 
 
 def test_panel_fields_show_large_values_of_a_spec_unclamped(qtbot, make_window):
