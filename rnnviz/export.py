@@ -14,15 +14,32 @@ import secrets
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Iterator, Protocol
 
 import numpy as np
 
 from rnnviz.errors import RnnvizError
-from rnnviz.trace import Trace
+from rnnviz.spec import ModelSpec
+from rnnviz.summary import Summary
 
 FLOAT = "%.9g"
 CHUNK_VALUES = 2**20  # values turned into Python floats at a time: tolist() of a whole table took 8 times its size
+
+
+class ExportedTrace(Protocol):
+    """What the writers read of a :class:`rnnviz.trace.Trace`; named by its shape, not imported, because
+    the trace imports this module to offer ``to_csv`` and ``to_npz``."""
+
+    spec: ModelSpec
+    inputs: np.ndarray
+
+    def streams(self) -> Iterator[tuple[int, str, np.ndarray]]: ...
+
+    def gate_streams(self) -> Iterator[tuple[int, str, str, np.ndarray]]: ...
+
+    def saturation(self) -> list[tuple[int, str, np.ndarray, np.ndarray]]: ...
+
+    def summary(self) -> Summary: ...
 
 
 def _row_chunks(values: np.ndarray) -> Iterator[tuple[int, list]]:
@@ -106,7 +123,7 @@ def _write_table(fh: IO, header: list[str], values: np.ndarray, index: bool = Tr
             fh.writelines((row % tuple(line)) + "\n" for line in lines)
 
 
-def exported_spec_toml(trace: Trace, inputs_file: str) -> str:
+def exported_spec_toml(trace: ExportedTrace, inputs_file: str) -> str:
     """The spec that repeats this run. Inputs read from a file or given as an array point at the
     exported copy ``inputs_file`` (exact values), so the folder is self-contained."""
     spec = trace.spec
@@ -115,7 +132,7 @@ def exported_spec_toml(trace: Trace, inputs_file: str) -> str:
     return spec.to_toml()
 
 
-def _write_common(trace: Trace, out_dir: Path, inputs_file: str) -> list[Path]:
+def _write_common(trace: ExportedTrace, out_dir: Path, inputs_file: str) -> list[Path]:
     written = []
     with atomic_write(out_dir / "summary.json") as fh:
         json.dump(trace.summary().to_dict(), fh, indent=2)
@@ -127,15 +144,20 @@ def _write_common(trace: Trace, out_dir: Path, inputs_file: str) -> list[Path]:
     return written
 
 
-def write_csv(trace: Trace, out_dir: Path, tidy: bool = False) -> list[Path]:
-    """``layer{i}_{direction}.csv`` (``t,h0,h1,…``), ``inputs.csv``, ``saturation.csv``, ``summary.json``,
-    ``spec.toml`` and, with ``tidy``, the long ``hidden_states.csv`` (``layer,direction,t,unit,value``)."""
+def write_csv(trace: ExportedTrace, out_dir: Path, tidy: bool = False) -> list[Path]:
+    """``layer{i}_{direction}.csv`` (``t,h0,h1,…``), one ``layer{i}_{direction}_{gate}.csv`` per gate or cell
+    state (``t,{gate}0,…``), ``inputs.csv``, ``saturation.csv``, ``summary.json``, ``spec.toml`` and, with
+    ``tidy``, the long ``hidden_states.csv`` (``layer,direction,t,unit,value``) and, if the stack has gates,
+    ``gate_states.csv`` (``layer,direction,gate,t,unit,value``)."""
     _prepare_dir(out_dir)
     written = []
-    for layer, direction, states in trace.streams():
-        path = out_dir / f"layer{layer}_{direction}.csv"
+    tables = [(f"layer{layer}_{direction}", "h", states) for layer, direction, states in trace.streams()]
+    tables += [(f"layer{layer}_{direction}_{gate}", gate, values)
+               for layer, direction, gate, values in trace.gate_streams()]
+    for stem, column, values in tables:
+        path = out_dir / f"{stem}.csv"
         with atomic_write(path) as fh:
-            _write_table(fh, ["t"] + [f"h{u}" for u in range(states.shape[1])], states)
+            _write_table(fh, ["t"] + [f"{column}{u}" for u in range(values.shape[1])], values)
         written.append(path)
     with atomic_write(out_dir / "inputs.csv") as fh:
         _write_table(fh, [f"x{f}" for f in range(trace.inputs.shape[1])], trace.inputs, index=False)
@@ -147,27 +169,36 @@ def write_csv(trace: Trace, out_dir: Path, tidy: bool = False) -> list[Path]:
                           for t, (f, g) in enumerate(zip(fraction.tolist(), gain.tolist())))
     written.append(out_dir / "saturation.csv")
     if tidy:
-        with atomic_write(out_dir / "hidden_states.csv") as fh:
-            fh.write("layer,direction,t,unit,value\n")
-            for layer, direction, states in trace.streams():
-                prefix = f"{layer},{direction},"
-                for start, lines in _row_chunks(states):
-                    for t, line in enumerate(lines, start):
-                        fh.writelines(f"{prefix}{t},{u},{FLOAT % v}\n" for u, v in enumerate(line))
-        written.append(out_dir / "hidden_states.csv")
+        long_tables = [("hidden_states.csv", "layer,direction,t,unit,value",
+                        [(f"{layer},{direction},", states) for layer, direction, states in trace.streams()])]
+        gates = [(f"{layer},{direction},{gate},", values) for layer, direction, gate, values in trace.gate_streams()]
+        if gates:
+            long_tables.append(("gate_states.csv", "layer,direction,gate,t,unit,value", gates))
+        for name, header, parts in long_tables:
+            with atomic_write(out_dir / name) as fh:
+                fh.write(header + "\n")
+                for prefix, values in parts:
+                    _write_long(fh, prefix, values)
+            written.append(out_dir / name)
     return written + _write_common(trace, out_dir, "inputs.csv")
 
 
-def write_npz(trace: Trace, out_dir: Path) -> list[Path]:
-    """One ``hidden_states.npz`` with ``inputs``, ``layer{i}_{direction}`` and, for GRU, the gates as
-    ``layer{i}_{direction}_{z,r,hh}``; plus ``summary.json``, ``spec.toml`` and, where the spec reads
-    its input from a file, ``inputs.npy`` for it to read."""
+def _write_long(fh: IO, prefix: str, values: np.ndarray) -> None:
+    """One ``{prefix}{t},{unit},{value}`` line per value of a (timesteps, units) array."""
+    for start, lines in _row_chunks(values):
+        for t, line in enumerate(lines, start):
+            fh.writelines(f"{prefix}{t},{u},{FLOAT % v}\n" for u, v in enumerate(line))
+
+
+def write_npz(trace: ExportedTrace, out_dir: Path) -> list[Path]:
+    """One ``hidden_states.npz`` with ``inputs``, ``layer{i}_{direction}`` and the gates and cell states as
+    ``layer{i}_{direction}_{gate}`` (GRU ``z,r,hh``, LSTM ``i,f,g,o,c``); plus ``summary.json``, ``spec.toml``
+    and, where the spec reads its input from a file, ``inputs.npy`` for it to read."""
     _prepare_dir(out_dir)
     arrays = {"inputs": trace.inputs}
-    for layer, direction, states in trace.streams():
-        arrays[f"layer{layer}_{direction}"] = states
-        for gate, values in trace.gates(layer, direction).items():
-            arrays[f"layer{layer}_{direction}_{gate}"] = values
+    arrays.update((f"layer{layer}_{direction}", states) for layer, direction, states in trace.streams())
+    arrays.update((f"layer{layer}_{direction}_{gate}", values)
+                  for layer, direction, gate, values in trace.gate_streams())
     path = out_dir / "hidden_states.npz"
     with atomic_write(path, "wb") as fh:
         np.savez(fh, **arrays)

@@ -204,7 +204,7 @@ class ModelSpec:
         self.input.validate()
         self.init.validate()
         if not self.layers:
-            raise SpecError("layers: the stack is empty; add at least one [[layers]] table (SimpleRNN or GRU)")
+            raise SpecError("layers: the stack is empty; add at least one [[layers]] table (SimpleRNN, GRU or LSTM)")
         if len(self.layers) > MAX_LAYERS:
             raise SpecError(f"layers: {len(self.layers)} layers; rnnviz runs stacks of at most {MAX_LAYERS}")
         for i, layer in enumerate(self.layers):

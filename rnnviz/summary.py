@@ -14,13 +14,15 @@ from rnnviz.spec import LayerSpec, ModelSpec
 
 _LINE = 65
 _STOPS = (29, 55, 65)
-_KERAS_NAMES = {"SimpleRNN": "simple_rnn", "GRU": "gru"}
+_KERAS_NAMES = {"SimpleRNN": "simple_rnn", "GRU": "gru", "LSTM": "lstm"}
 
 
 def cell_params(layer_type: str, input_dim: int, units: int) -> int:
-    """Parameters of one direction: SimpleRNN has one bias, GRU (reset_after) two per gate."""
+    """Parameters of one direction: SimpleRNN has one bias, GRU (reset_after) two per gate, LSTM one per gate."""
     if layer_type == "GRU":
         return 3 * (input_dim * units + units * units + 2 * units)
+    if layer_type == "LSTM":
+        return 4 * (input_dim * units + units * units + units)
     return input_dim * units + units * units + units
 
 
@@ -37,7 +39,8 @@ def layer_input_dims(spec: ModelSpec) -> list[int]:
 
 
 def keras_names(layers: Sequence[LayerSpec]) -> list[str]:
-    """Names Keras gives to freshly created layers of one model: ``gru``, ``gru_1``, ``bidirectional``."""
+    """Names Keras gives to freshly created layers of one model: ``gru``, ``gru_1``, ``lstm``, ``bidirectional``,
+    each class counted on its own."""
     seen: dict[str, int] = {}
     names = []
     for layer in layers:

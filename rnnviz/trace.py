@@ -32,7 +32,7 @@ def _with_text_shape(spec: ModelSpec) -> ModelSpec:
 
 
 def trace_bytes(spec: ModelSpec) -> int:
-    """Bytes the recorded states of ``spec`` will take (hidden states plus GRU gates)."""
+    """Bytes the recorded states of ``spec`` will take (hidden states plus GRU gates, LSTM gates and cell states)."""
     spec = _with_text_shape(spec)
     steps = spec.input.timesteps or 0
     per_step = sum(len(l.directions) * l.units * (1 + len(l.gates)) for l in spec.layers)
@@ -128,8 +128,17 @@ class Trace:
         return self._hidden[self._check(layer, direction)][direction]
 
     def gates(self, layer: int, direction: str = "forward") -> dict[str, np.ndarray]:
-        """GRU gates ``z``, ``r`` and candidate ``hh`` per timestep; empty for SimpleRNN."""
+        """What ``layer`` records besides h, per timestep, keyed as :attr:`LayerSpec.gates`: GRU's ``z``, ``r``
+        and candidate ``hh``; LSTM's ``i``, ``f``, candidate ``g``, ``o`` and cell state ``c``; empty for
+        SimpleRNN."""
         return self._gates[self._check(layer, direction)][direction]
+
+    def cell(self, layer: int, direction: str = "forward") -> np.ndarray:
+        """Cell states ``c`` of an LSTM ``layer``: (timesteps, units) float32."""
+        gates = self.gates(layer, direction)
+        if "c" not in gates:
+            raise KeyError(f"layer {layer} is a {self.spec.layers[layer - 1].type}; only an LSTM has a cell state")
+        return gates["c"]
 
     def output(self, layer: int) -> np.ndarray:
         """What the Keras layer returns: directions concatenated, the whole sequence or the last state."""
@@ -145,6 +154,13 @@ class Trace:
         for i, per_direction in enumerate(self._hidden, start=1):
             for direction, states in per_direction.items():
                 yield i, direction, states
+
+    def gate_streams(self) -> Iterator[tuple[int, str, str, np.ndarray]]:
+        """(layer from 1, direction, gate name, values) for every recorded gate or cell state, in stack order."""
+        for i, per_direction in enumerate(self._gates, start=1):
+            for direction, gates in per_direction.items():
+                for name, values in gates.items():
+                    yield i, direction, name, values
 
     def saturation(self, threshold: float = SATURATION_THRESHOLD) -> list[tuple[int, str, np.ndarray, np.ndarray]]:
         """(layer, direction, saturated fraction per t, mean tanh gain per t) for every stream."""

@@ -250,8 +250,8 @@ def test_more_hostile_state_dicts(tmp_path):
 BAD_SPECS = {
     "malformed TOML": ("[input\ntimesteps = 3\n", "m.toml", ["m.toml", "malformed TOML"]),
     "malformed JSON": ('{"input": {"timesteps": 3,}}', "m.json", ["m.json", "malformed JSON", "line 1"]),
-    "unknown layer type": (GOOD_INPUT + '[[layers]]\ntype = "LSTM"\nunits = 4\n', "m.toml",
-                           ["m.toml", "layers[0].type", "LSTM", "SimpleRNN, GRU"]),
+    "unknown layer type": (GOOD_INPUT + '[[layers]]\ntype = "ConvLSTM2D"\nunits = 4\n', "m.toml",
+                           ["m.toml", "layers[0].type", "ConvLSTM2D", "SimpleRNN, GRU, LSTM"]),
     "units 0": (GOOD_INPUT + '[[layers]]\ntype = "GRU"\nunits = 0\n', "m.toml",
                 ["m.toml", "layers[0].units", ">= 1", "got 0"]),
     "units '8'": (GOOD_INPUT + '[[layers]]\ntype = "GRU"\nunits = "8"\n', "m.toml",

@@ -42,13 +42,15 @@ def exported(trace, tmp_path_factory):
 
 
 STREAMS = ["layer1_forward", "layer1_backward", "layer2_forward", "layer3_forward", "layer3_backward"]
+GATE_STREAMS = [f"{s}_{g}" for s in STREAMS if s.startswith(("layer1", "layer3")) for g in ("z", "r", "hh")]
 
 
 def test_files_written(exported):
     out, written = exported
     names = sorted(p.name for p in written)
-    assert names == sorted([f"{s}.csv" for s in STREAMS] + ["inputs.csv", "saturation.csv", "summary.json",
-                                                              "spec.toml", "hidden_states.csv"])
+    assert names == sorted([f"{s}.csv" for s in STREAMS + GATE_STREAMS] +
+                           ["inputs.csv", "saturation.csv", "summary.json", "spec.toml", "hidden_states.csv",
+                            "gate_states.csv"])
     assert sorted(p.name for p in out.iterdir()) == names  # and nothing else (no temporary files)
 
 
@@ -139,6 +141,51 @@ def test_tidy_long_file(trace, exported):
         assert np.float32(value) == trace.hidden(int(layer), direction)[int(t), int(unit)]
 
 
+def test_gate_csv_round_trips_exactly(trace, exported):
+    out, _ = exported
+    for layer, direction, gate, values in trace.gate_streams():
+        path = out / f"layer{layer}_{direction}_{gate}.csv"
+        with open(path, newline="") as fh:
+            assert next(csv.reader(fh)) == ["t"] + [f"{gate}{u}" for u in range(values.shape[1])]
+        table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float64, ndmin=2)
+        assert np.array_equal(table[:, 0], np.arange(trace.timesteps))
+        assert np.array_equal(table[:, 1:].astype(np.float32), values)
+
+
+def test_tidy_gate_file(trace, exported):
+    out, _ = exported
+    with open(out / "gate_states.csv", newline="") as fh:
+        reader = csv.reader(fh)
+        assert next(reader) == ["layer", "direction", "gate", "t", "unit", "value"]
+        rows = list(reader)
+    assert len(rows) == sum(values.size for *_, values in trace.gate_streams())
+    assert {(r[0], r[1], r[2]) for r in rows} == {(s[5], s.split("_")[1], s.split("_")[2]) for s in GATE_STREAMS}
+    for layer, direction, gate, t, unit, value in rows:
+        assert np.float32(value) == trace.gates(int(layer), direction)[gate][int(t), int(unit)]
+
+
+def test_lstm_export(tmp_path):
+    """An LSTM's gates i, f, g, o and its cell state c go beside h in every format; a stack without gates
+    writes no gate_states.csv."""
+    spec = ModelSpec(input=InputSpec(timesteps=6, features=2, source="normal"),
+                     layers=[LayerSpec("LSTM", 3, True), LayerSpec("SimpleRNN", 2)], init=InitSpec("keras"))
+    trace = rnnviz.run(spec, device="cpu")
+    names = {p.name for p in trace.to_csv(tmp_path / "csv", tidy=True)}
+    lstm = [f"layer1_{d}_{g}" for d in ("forward", "backward") for g in ("i", "f", "g", "o", "c")]
+    assert {f"{s}.csv" for s in lstm} | {"gate_states.csv", "layer2_forward.csv"} <= names
+    assert not any(n.startswith("layer2_forward_") for n in names)
+    c = np.loadtxt(tmp_path / "csv" / "layer1_backward_c.csv", delimiter=",", skiprows=1, dtype=np.float64)
+    assert np.array_equal(c[:, 1:].astype(np.float32), trace.cell(1, "backward"))
+    assert (tmp_path / "csv" / "layer1_forward_o.csv").read_text().startswith("t,o0,o1,o2\n0,")
+    trace.to_npz(tmp_path / "npz")
+    with np.load(tmp_path / "npz" / "hidden_states.npz") as data:
+        assert set(data.files) == {"inputs", "layer1_forward", "layer1_backward", "layer2_forward", *lstm}
+        assert np.array_equal(data["layer1_forward_c"], trace.cell(1))
+    plain = rnnviz.run(ModelSpec(input=InputSpec(timesteps=3, features=2), layers=[LayerSpec("SimpleRNN", 2)]),
+                       device="cpu")
+    assert "gate_states.csv" not in {p.name for p in plain.to_csv(tmp_path / "plain", tidy=True)}
+
+
 def test_spec_toml_repeats_the_run(trace, exported):
     out, _ = exported
     again = rnnviz.run(out / "spec.toml", device="cpu")
@@ -182,8 +229,7 @@ def test_npz_contents(trace, tmp_path):
     written = trace.to_npz(tmp_path)
     assert sorted(p.name for p in written) == ["hidden_states.npz", "spec.toml", "summary.json"]
     with np.load(tmp_path / "hidden_states.npz", allow_pickle=False) as data:
-        expected = {"inputs"} | set(STREAMS) | {f"{s}_{g}" for s in STREAMS if s.startswith(("layer1", "layer3"))
-                                                  for g in ("z", "r", "hh")}
+        expected = {"inputs"} | set(STREAMS) | set(GATE_STREAMS)
         assert set(data.files) == expected
         assert np.array_equal(data["inputs"], trace.inputs)
         for layer, direction, states in trace.streams():

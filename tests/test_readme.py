@@ -87,5 +87,5 @@ def test_documented_export_files(tmp_path):
     spec = rnnviz.ModelSpec(input=rnnviz.InputSpec(timesteps=3, features=2),
                             layers=[rnnviz.LayerSpec("GRU", 2, True)])
     written = {p.name for p in rnnviz.run(spec, device="cpu").to_csv(tmp_path, tidy=True)}
-    expected = {name.replace("{i}", "1") for name in documented}
+    expected = {name.replace("{i}", "1").replace("{gate}", gate) for name in documented for gate in ("z", "r", "hh")}
     assert expected == written

@@ -89,8 +89,19 @@ def test_load_json_equals_toml(tmp_path):
 
 def test_type_aliases_are_normalised():
     spec = spec_from_dict(with_layers({"type": "gru", "units": 2}, {"type": "simple_rnn", "units": 2},
-                                      {"type": "rnn", "units": 2}))
-    assert [l.type for l in spec.layers] == ["GRU", "SimpleRNN", "SimpleRNN"]
+                                      {"type": "rnn", "units": 2}, {"type": "lstm", "units": 2}))
+    assert [l.type for l in spec.layers] == ["GRU", "SimpleRNN", "SimpleRNN", "LSTM"]
+
+
+@pytest.mark.parametrize("fmt", ["toml", "json"])
+def test_lstm_layers_mixed_with_the_others(tmp_path, fmt):
+    data = with_layers({"type": "LSTM", "units": 7, "bidirectional": True}, {"type": "GRU", "units": 3},
+                       {"type": "LSTM", "units": 2, "return_sequences": True})
+    path = write(tmp_path, json.dumps(data) if fmt == "json" else toml_of(data), f"m.{fmt}")
+    spec = load_spec(path)
+    assert spec.layers == (LayerSpec("LSTM", 7, True), LayerSpec("GRU", 3), LayerSpec("LSTM", 2, False, True))
+    assert [l.gates for l in spec.layers] == [("i", "f", "g", "o", "c"), ("z", "r", "hh"), ("i", "f", "g", "o", "c")]
+    assert load_spec(write(tmp_path, spec.to_toml(), "again.toml")).to_dict() == spec.to_dict()
 
 
 def test_defaults():
@@ -128,7 +139,7 @@ def test_round_trip_keeps_weights_and_paths(tmp_path):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    layers=st.lists(st.tuples(st.sampled_from(["SimpleRNN", "GRU"]), st.integers(1, 10**6), st.booleans()),
+    layers=st.lists(st.tuples(st.sampled_from(["SimpleRNN", "GRU", "LSTM"]), st.integers(1, 10**6), st.booleans()),
                     min_size=1, max_size=6),
     last_rs=st.sampled_from([None, True, False]),
     source=st.sampled_from(["uniform", "normal", "sine", "text"]),
@@ -229,8 +240,8 @@ def test_deeply_nested_json(tmp_path):
 
 
 @pytest.mark.parametrize("data, field, allowed", [
-    (with_layers({"type": "LSTM", "units": 4}), "layers[0].type", "SimpleRNN, GRU"),
-    (with_layers({"type": 3, "units": 4}), "layers[0].type", "SimpleRNN, GRU"),
+    (with_layers({"type": "ConvLSTM2D", "units": 4}), "layers[0].type", "SimpleRNN, GRU, LSTM"),
+    (with_layers({"type": 3, "units": 4}), "layers[0].type", "SimpleRNN, GRU, LSTM"),
     (with_layers({"type": "GRU", "units": 0}), "layers[0].units", "integer >= 1"),
     (with_layers({"type": "GRU", "units": -2}), "layers[0].units", "integer >= 1"),
     (with_layers({"type": "GRU", "units": "8"}), "layers[0].units", "integer >= 1"),
@@ -309,8 +320,8 @@ def test_json_shapes(tmp_path, data, message):
 def test_errors_in_code_name_the_field():
     with pytest.raises(SpecError, match=r"layers\[1\]\.units: must be an integer >= 1, got 0"):
         ModelSpec(input=InputSpec(timesteps=2, features=2), layers=[LayerSpec("GRU", 2), LayerSpec("GRU", 0)])
-    with pytest.raises(SpecError, match=r"layers\[0\]\.type: unknown layer type 'LSTM'; allowed: SimpleRNN, GRU"):
-        ModelSpec(input=InputSpec(timesteps=2, features=2), layers=[LayerSpec("LSTM", 2)])
+    with pytest.raises(SpecError, match=r"layers\[0\]\.type: unknown layer type 'Dense'; allowed: SimpleRNN, GRU, LSTM$"):
+        ModelSpec(input=InputSpec(timesteps=2, features=2), layers=[LayerSpec("Dense", 2)])
     with pytest.raises(SpecError, match="layers: the stack is empty"):
         ModelSpec(input=InputSpec(timesteps=2, features=2), layers=[])
     with pytest.raises(SpecError, match=r"layers\[0\]: must be a LayerSpec"):

@@ -186,8 +186,15 @@ def test_first_model_name_line_matches(assets_dir):
 
 def test_default_keras_names():
     layers = [rnnviz.LayerSpec("SimpleRNN", 2), rnnviz.LayerSpec("GRU", 2), rnnviz.LayerSpec("SimpleRNN", 2, True),
-              rnnviz.LayerSpec("SimpleRNN", 2), rnnviz.LayerSpec("GRU", 2, True), rnnviz.LayerSpec("GRU", 2)]
-    assert keras_names(layers) == ["simple_rnn", "gru", "bidirectional", "simple_rnn_1", "bidirectional_1", "gru_1"]
+              rnnviz.LayerSpec("SimpleRNN", 2), rnnviz.LayerSpec("GRU", 2, True), rnnviz.LayerSpec("GRU", 2),
+              rnnviz.LayerSpec("LSTM", 2), rnnviz.LayerSpec("LSTM", 2, True), rnnviz.LayerSpec("LSTM", 2)]
+    assert keras_names(layers) == ["simple_rnn", "gru", "bidirectional", "simple_rnn_1", "bidirectional_1", "gru_1",
+                                   "lstm", "bidirectional_2", "lstm_1"]
+
+
+@given(st.integers(1, 10**4), st.integers(1, 10**4))
+def test_lstm_formula(input_dim, units):
+    assert cell_params("LSTM", input_dim, units) == 4 * (input_dim * units + units * units + units)
 
 
 def test_tutorial_totals(assets_dir):
@@ -255,7 +262,7 @@ def test_cli_summary_json(assets_dir):
 
 # --- general formulas -------------------------------------------------------------------------------
 
-layer_st = st.builds(rnnviz.LayerSpec, type=st.sampled_from(["SimpleRNN", "GRU"]), units=st.integers(1, 300),
+layer_st = st.builds(rnnviz.LayerSpec, type=st.sampled_from(["SimpleRNN", "GRU", "LSTM"]), units=st.integers(1, 300),
                      bidirectional=st.booleans())
 
 
@@ -288,7 +295,7 @@ def test_params_and_shapes(spec):
     total = 0
     for i, (layer, row) in enumerate(zip(spec.layers, result.rows)):
         u, dirs = layer.units, 2 if layer.bidirectional else 1
-        one = u * (width + u + 1) if layer.type == "SimpleRNN" else 3 * u * (width + u + 2)
+        one = {"SimpleRNN": u * (width + u + 1), "GRU": 3 * u * (width + u + 2), "LSTM": 4 * u * (width + u + 1)}[layer.type]
         assert row.params == dirs * one  # bidirectional doubles
         last = i == len(spec.layers) - 1
         sequences = not last or layer.return_sequences is True

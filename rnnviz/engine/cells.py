@@ -6,9 +6,11 @@ Keras layout, which every file format is converted to and from:
   ``h_t = tanh(x_t @ kernel + h_{t-1} @ recurrent_kernel + bias)``.
 * GRU (``reset_after=True``): gate blocks ``[z | r | h]`` along the last axis of
   ``kernel (in, 3u)`` and ``recurrent_kernel (u, 3u)``, ``bias (2, 3u)`` = input bias, recurrent bias.
+* LSTM: gate blocks ``[i | f | c | o]`` (Keras' ``c`` block is the candidate, called ``g`` here) along
+  the last axis of ``kernel (in, 4u)`` and ``recurrent_kernel (u, 4u)``, ``bias (4u,)``.
 
-torch keeps the transposes, orders GRU blocks ``[r | z | n]`` and gives SimpleRNN two biases that add
-up to Keras' one.
+torch keeps the transposes, orders GRU blocks ``[r | z | n]`` (LSTM blocks as Keras does) and gives
+SimpleRNN and LSTM two biases that add up to Keras' one.
 """
 
 from __future__ import annotations
@@ -53,10 +55,13 @@ def _orthogonal(rng: np.random.Generator, rows: int, cols: int) -> np.ndarray:
     return q.T if rows < cols else q
 
 
+GATE_BLOCKS = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
+
+
 def _draw(scheme: InitSpec, rng: np.random.Generator, layer_type: str, input_dim: int, units: int) -> CellWeights:
-    gates = 3 if layer_type == "GRU" else 1
+    gates = GATE_BLOCKS[layer_type]
     k_shape, r_shape = (input_dim, gates * units), (units, gates * units)
-    b_shape = (2, gates * units) if layer_type == "GRU" else (units,)
+    b_shape = (2, gates * units) if layer_type == "GRU" else (gates * units,)
     f32 = np.float32
     if scheme.scheme == "uniform01":
         kernel = rng.random(k_shape, dtype=f32)
@@ -67,6 +72,8 @@ def _draw(scheme: InitSpec, rng: np.random.Generator, layer_type: str, input_dim
         kernel = rng.uniform(-limit, limit, k_shape).astype(f32)
         recurrent = _orthogonal(rng, *r_shape)
         bias = np.zeros(b_shape, f32)
+        if layer_type == "LSTM":
+            bias[units:2 * units] = 1  # Keras' unit_forget_bias: the forget gate starts open
     elif scheme.scheme == "torch":
         k = 1.0 / np.sqrt(units)
         kernel = rng.uniform(-k, k, k_shape).astype(f32)
@@ -108,7 +115,8 @@ def _torch_to_keras_blocks(matrix: np.ndarray, units: int) -> np.ndarray:
 
 
 def to_torch(cell: CellWeights) -> dict[str, np.ndarray]:
-    """``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` as torch.nn.RNN/GRU store them."""
+    """``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh`` as torch.nn.RNN/GRU/LSTM store them; a SimpleRNN's or
+    LSTM's one bias becomes ``bias_ih`` (``bias_hh`` zero)."""
     u = cell.units
     if cell.type == "GRU":
         return {
@@ -127,7 +135,8 @@ def to_torch(cell: CellWeights) -> dict[str, np.ndarray]:
 
 def from_torch(layer_type: str, weight_ih: np.ndarray, weight_hh: np.ndarray,
                bias_ih: np.ndarray | None, bias_hh: np.ndarray | None) -> CellWeights:
-    """The inverse of :func:`to_torch`; missing biases (``bias=False``) count as zeros."""
+    """The inverse of :func:`to_torch`; missing biases (``bias=False``) count as zeros, and a SimpleRNN's or
+    LSTM's two biases are summed into Keras' one."""
     f32 = np.float32
     u = weight_hh.shape[1]
     rows = weight_hh.shape[0]

@@ -2,9 +2,12 @@
 
 Every direction of every layer is a *sweep*: it reads its layer's input in its own time order,
 forward from ``t = 0`` and backward from ``t = T-1``, in blocks (see :func:`block_edges`). Each block
-runs torch's fused ``nn.RNN``/``nn.GRU`` kernel from the state the previous block ended in, writes
-the states into the trace (on the CPU straight into its arrays), and for a GRU recovers the gates
-of the whole block in two matrix products instead of stepping them one by one.
+runs torch's fused ``nn.RNN``/``nn.GRU``/``nn.LSTM`` kernel from the state the previous block ended in
+(``(h, c)`` for an LSTM), writes the states into the trace (on the CPU straight into its arrays), and
+for a GRU or LSTM recovers the gates of the whole block in two matrix products instead of stepping
+them one by one: once the block is done, the state each step started from is known. An LSTM's cell
+state, which the fused kernel keeps to itself, follows from its gates by a linear recurrence
+(``c_t = f_t c_{t-1} + i_t g_t``), solved for the whole block by a parallel prefix scan.
 
 On the CPU the sweeps run on worker threads, each block as soon as the rows it reads are final: the
 two directions of a bidirectional layer side by side, and the layers of a unidirectional stack as a
@@ -115,7 +118,7 @@ class _Sweep:
         self.device = device
         self.module: torch.nn.RNNBase | None = None  # built by the first block (see _build)
         self.params: dict[str, torch.Tensor] = {}
-        self.is_gru = cell.type == "GRU"
+        self.kind = cell.type
         self.units = cell.units
         self.layer = layer
         self.direction = direction
@@ -126,7 +129,9 @@ class _Sweep:
         self.edges = block_edges(self.steps)
         self.blocks = len(self.edges) - 1
         self.finished = 0  # blocks whose rows are final
-        self.state = torch.zeros(1, cell.units, dtype=torch.float32, device=device)
+        zeros = torch.zeros(1, cell.units, dtype=torch.float32, device=device)
+        self.state: torch.Tensor | tuple[torch.Tensor, torch.Tensor] = \
+            (zeros, zeros.clone()) if self.kind == "LSTM" else zeros
 
     def _build(self) -> None:
         """The torch module over this direction's weights. Built by the first block, on the thread that
@@ -134,7 +139,7 @@ class _Sweep:
         import torch
 
         self.params = {k: _owned(v, self.device) for k, v in to_torch(self.cell).items()}
-        module_type = torch.nn.GRU if self.is_gru else torch.nn.RNN
+        module_type = {"SimpleRNN": torch.nn.RNN, "GRU": torch.nn.GRU, "LSTM": torch.nn.LSTM}[self.kind]
         module = module_type(self.cell.input_dim, self.units, device="meta")
         # assign: the module takes these tensors as they are, no copy (nor torch's random init)
         module.load_state_dict({f"{name}_l0": value for name, value in self.params.items()}, assign=True)
@@ -173,14 +178,32 @@ class _Sweep:
             before = self.state
             out, self.state = self.module(x.flip(0) if backward else x, before)
             self.hidden[start:stop] = out.flip(0) if backward else out
-            if self.is_gru:
+            if self.kind != "SimpleRNN":
                 # The state each step started from, in input-time order like x.
-                h = self.hidden
-                previous = torch.cat([h[start + 1:stop], before] if backward else [before, h[start:stop - 1]])
-                self._gates(x, previous, start, stop)
+                h, h0 = self.hidden, before[0] if self.kind == "LSTM" else before
+                previous = torch.cat([h[start + 1:stop], h0] if backward else [h0, h[start:stop - 1]])
+                if self.kind == "GRU":
+                    self._gru_gates(x, previous, start, stop)
+                else:
+                    self._lstm_gates(x, previous, before[1], start, stop)
         self.finished = k + 1
 
-    def _gates(self, x: torch.Tensor, previous: torch.Tensor, start: int, stop: int) -> None:
+    def _lstm_gates(self, x: torch.Tensor, previous: torch.Tensor, c0: torch.Tensor, start: int, stop: int) -> None:
+        """i, f, g, o and the cell state c of steps ``start … stop-1``, from the h each step started from
+        and the c the block started from (``c0``). torch and Keras order the blocks ``[i | f | g | o]``;
+        the bias is Keras' one (``to_torch`` puts it all in ``bias_ih``)."""
+        import torch
+
+        p, u = self.params, self.units
+        pre = torch.addmm(p["bias_ih"], x, p["weight_ih"].t()).addmm_(previous, p["weight_hh"].t())
+        i, f, g, o, c = (self.gates[name][start:stop] for name in ("i", "f", "g", "o", "c"))
+        torch.sigmoid(pre[:, :u], out=i)
+        torch.sigmoid(pre[:, u:2 * u], out=f)
+        torch.tanh(pre[:, 2 * u:3 * u], out=g)
+        torch.sigmoid(pre[:, 3 * u:], out=o)
+        linear_scan(f, torch.mul(i, g), c0[0], reverse=self.direction == "backward", out=c)
+
+    def _gru_gates(self, x: torch.Tensor, previous: torch.Tensor, start: int, stop: int) -> None:
         """z, r and the candidate hh of steps ``start … stop-1``: torch's GRU cell, minus the recurrence.
 
         torch orders the gate blocks ``[r | z | n]``; ``n`` is Keras' ``hh``.
@@ -194,6 +217,39 @@ class _Sweep:
         torch.add(gi[:, :u], gh[:, :u], out=r).sigmoid_()
         torch.add(gi[:, u:2 * u], gh[:, u:2 * u], out=z).sigmoid_()
         torch.addcmul(gi[:, 2 * u:], r, gh[:, 2 * u:], out=hh).tanh_()
+
+
+def linear_scan(a: torch.Tensor, b: torch.Tensor, start: torch.Tensor, reverse: bool, out: torch.Tensor) -> None:
+    """``out[t] = a[t] * out[t-1] + b[t]``, ``start`` standing before the first row (``reverse``: from the
+    last row back, ``out[t] = a[t] * out[t+1] + b[t]``), for rows of (steps, units) tensors.
+
+    Hillis and Steele's scan: log2(steps) rounds of whole-block products instead of one small operation
+    per step, each round combining every row with the one ``span`` rows before it. It only multiplies
+    and adds (no division by products of gates, which underflow), so it is as accurate as the loop
+    to within a few float32 roundings. ``b`` is overwritten.
+    """
+    import torch
+
+    steps = a.shape[0]
+    edge = -1 if reverse else 0
+    b[edge].addcmul_(a[edge], start)
+    a = a.clone()  # the gate rows themselves stay as they are
+    a_next, b_next = torch.empty_like(a), torch.empty_like(b)
+    span = 1
+    while span < steps:
+        if reverse:  # row t combines with row t + span
+            kept, combined, other = slice(steps - span, None), slice(None, steps - span), slice(span, None)
+        else:  # row t combines with row t - span
+            kept, combined, other = slice(None, span), slice(span, None), slice(None, steps - span)
+        b_next[kept] = b[kept]
+        torch.addcmul(b[combined], a[combined], b[other], out=b_next[combined])
+        b, b_next = b_next, b
+        if 2 * span < steps:
+            a_next[kept] = a[kept]
+            torch.mul(a[combined], a[other], out=a_next[combined])
+            a, a_next = a_next, a
+        span *= 2
+    out.copy_(b)
 
 
 class _ThreadBudget:
