@@ -188,7 +188,9 @@ def test_malicious_torch_file_is_refused_and_never_executed(torch_runs):
 
 
 def test_lstm_state_dict(torch_runs):
-    assert_user_error(torch_runs[1]["lstm"], "torch_lstm.pt", "LSTM")
+    done = torch_runs[1]["lstm"]
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert "(LSTM)" in done.stdout
 
 
 def test_state_dict_with_non_divisible_weight_hh(torch_runs):
@@ -233,7 +235,7 @@ def test_more_hostile_state_dicts(tmp_path):
         "chain.pt": ({"weight_ih_l0": torch.zeros(4, 3), "weight_hh_l0": torch.eye(4),
                       "weight_ih_l1": torch.zeros(4, 7), "weight_hh_l1": torch.eye(4)}, ["layer 2 reads 7 features"]),
         "gap.pt": ({"weight_ih_l1": torch.zeros(4, 3), "weight_hh_l1": torch.eye(4)}, ["weight_ih_l0", "missing"]),
-        "proj.pt": (torch.nn.LSTM(3, 4, proj_size=2).state_dict(), ["LSTM"]),
+        "proj.pt": (torch.nn.LSTM(3, 4, proj_size=2).state_dict(), ["weight_hr_l0", "proj_size"]),
         "quad.pt": ({"weight_ih_l0": torch.zeros(8, 3), "weight_hh_l0": torch.zeros(8, 4)}, ["2 × units"]),
     }
     for name, (obj, _) in files.items():
@@ -468,7 +470,10 @@ def hostile_keras(tmp_path):
         h5["layers/gru/cell/vars/1"][0, 0] = np.nan
     write_keras(tmp_path / "nan.keras", json.dumps(config), buf.getvalue())
     files["NaN weights"] = (tmp_path / "nan.keras", ["recurrent kernel", "NaN"])
-    files["LSTM"] = (DATA / "keras_lstm.keras", ["LSTM"])
+    lstm_config, lstm_weights = keras_parts("keras_lstm.keras")
+    lstm_config["config"]["layers"][1]["config"]["recurrent_activation"] = "hard_sigmoid"
+    write_keras(tmp_path / "lstm_hard_sigmoid.keras", json.dumps(lstm_config), lstm_weights)
+    files["LSTM"] = (tmp_path / "lstm_hard_sigmoid.keras", ["(LSTM)", "recurrent_activation", "hard_sigmoid"])
     return files
 
 

@@ -58,7 +58,7 @@ def assemble(path: Path, layers: Sequence[tuple[str, LayerWeights, bool | None]]
     up is reported here rather than failing inside torch.
     """
     if not layers:
-        raise WeightsError(f"{path}: no SimpleRNN or GRU weights found")
+        raise WeightsError(f"{path}: no SimpleRNN, GRU or LSTM weights found")
     width = features
     specs = []
     for i, (layer_type, cells, return_sequences) in enumerate(layers):

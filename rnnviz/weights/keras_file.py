@@ -3,7 +3,8 @@
 A ``.keras`` file is a zip of ``config.json`` (the architecture) and ``model.weights.h5``. In the h5
 file a layer's group is named after its class and position (``gru``, ``gru_1``, ``bidirectional``),
 not after the layer's name in the config, and a cell's variables are numbered: ``0`` kernel,
-``1`` recurrent kernel, ``2`` bias.
+``1`` recurrent kernel, ``2`` bias (absent with ``use_bias=False``). LSTM's blocks are ``[i | f | c | o]``
+with one bias ``(4u,)``; GRU's ``[z | r | h]`` with two, ``(2, 3u)``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnviz.engine.cells import CellWeights
+from rnnviz.engine.cells import GATE_BLOCKS, CellWeights
 from rnnviz.errors import WeightsError, printable
 from rnnviz.model import Model
 from rnnviz.weights.common import as_float32, assemble, check_size, is_bomb
@@ -29,7 +30,8 @@ MAX_H5_BYTES = 2 * 2**30
 # Layer and model names longer than this are cut: Keras' own are short, and the summary table wraps
 # every name into 25-character lines (a megabyte-long name took seconds).
 NAME_CHARS = 200
-RECURRENT = ("SimpleRNN", "GRU")
+RECURRENT = ("SimpleRNN", "GRU", "LSTM")
+SUPPORTED = "SimpleRNN, GRU and LSTM"
 # Layers that are the identity at inference: allowed anywhere, they do not change the states.
 TRANSPARENT = {"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "SpatialDropout1D",
                "ActivityRegularization"}
@@ -63,17 +65,17 @@ def _read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path) ->
 
 
 def _cell_config(layer: dict[str, Any], origin: str) -> tuple[str, int, bool, bool]:
-    """(type, units, use_bias, return_sequences) of a SimpleRNN/GRU config, refusing variants we do not model."""
+    """(type, units, use_bias, return_sequences) of a SimpleRNN/GRU/LSTM config, refusing variants we do not model."""
     cls, cfg = layer["class_name"], layer["config"]
     if cls not in RECURRENT:
-        raise WeightsError(f"{origin}: unsupported layer type {printable(cls)}; rnnviz supports SimpleRNN and GRU")
+        raise WeightsError(f"{origin}: unsupported layer type {printable(cls)}; rnnviz supports {SUPPORTED}")
     if cfg.get("activation", "tanh") != "tanh":
         raise WeightsError(f"{origin}: activation {printable(repr(cfg.get('activation')))} is not supported; rnnviz "
                            "models tanh units")
+    if cls != "SimpleRNN" and cfg.get("recurrent_activation", "sigmoid") != "sigmoid":
+        raise WeightsError(f"{origin}: recurrent_activation {printable(repr(cfg.get('recurrent_activation')))} is "
+                           "not supported; expected sigmoid")
     if cls == "GRU":
-        if cfg.get("recurrent_activation", "sigmoid") != "sigmoid":
-            raise WeightsError(f"{origin}: recurrent_activation {printable(repr(cfg.get('recurrent_activation')))} is "
-                               "not supported; expected sigmoid")
         if not cfg.get("reset_after", True):
             raise WeightsError(f"{origin}: GRU with reset_after=False is not supported; rnnviz follows Keras' default "
                                "reset_after=True")
@@ -86,7 +88,7 @@ def _cell_config(layer: dict[str, Any], origin: str) -> tuple[str, int, bool, bo
 def _read_cell(group: Any, cls: str, input_dim: int, units: int, use_bias: bool, origin: str) -> CellWeights:
     import h5py
 
-    gates = 3 if cls == "GRU" else 1
+    gates = GATE_BLOCKS[cls]
     try:
         variables = group["cell"]["vars"]
     except (KeyError, TypeError, ValueError, RuntimeError):  # RuntimeError: a loop of soft links
@@ -120,7 +122,7 @@ def _read_cell(group: Any, cls: str, input_dim: int, units: int, use_bias: bool,
 
     kernel = var(0, (input_dim, gates * units), "kernel")
     recurrent = var(1, (units, gates * units), "recurrent kernel")
-    bias_shape = (2, 3 * units) if cls == "GRU" else (units,)
+    bias_shape = (2, 3 * units) if cls == "GRU" else (gates * units,)
     bias = var(2, bias_shape, "bias") if use_bias else np.zeros(bias_shape, np.float32)
     return CellWeights(kernel, recurrent, bias)
 
@@ -144,7 +146,7 @@ def _layer_list(config: dict[str, Any], path: Path) -> list[dict[str, Any]]:
 
 
 def load_keras(path: Path) -> Model:
-    """The recurrent stack of a Keras 3 model: SimpleRNN / GRU / Bidirectional layers.
+    """The recurrent stack of a Keras 3 model: SimpleRNN / GRU / LSTM / Bidirectional layers.
 
     Identity-at-inference layers (Dropout …) are skipped anywhere and layers after the last recurrent
     one (a Dense head) are ignored, since they do not change hidden states; any other layer is an
@@ -206,17 +208,17 @@ def _build(path: Path, config: dict[str, Any], h5: Any) -> Model:
             continue
         if cls in TRANSPARENT:
             continue
-        if "LSTM" in cls or cls in ("RNN", "ConvRNN", "StackedRNNCells"):
-            raise WeightsError(f"{origin}: unsupported recurrent layer {label}; rnnviz supports SimpleRNN and GRU")
+        if ("LSTM" in cls and cls != "LSTM") or cls in ("RNN", "ConvRNN", "StackedRNNCells"):  # ConvLSTM1D …
+            raise WeightsError(f"{origin}: unsupported recurrent layer {label}; rnnviz supports {SUPPORTED}")
         if cls not in RECURRENT and cls != "Bidirectional":
             if layers:
                 trailing.append(label)
                 continue
             raise WeightsError(f"{origin}: unsupported layer type {label} before the recurrent layers; rnnviz runs "
-                               "stacks of SimpleRNN and GRU layers fed directly by the input")
+                               f"stacks of {SUPPORTED} layers fed directly by the input")
         if trailing:
-            raise WeightsError(f"{origin}: comes after a {trailing[0]} layer; rnnviz runs stacks of SimpleRNN and "
-                               "GRU layers without other layers between them")
+            raise WeightsError(f"{origin}: comes after a {trailing[0]} layer; rnnviz runs stacks of {SUPPORTED} "
+                               "layers without other layers between them")
         if width is None:
             shape = batch_shape or (layer.get("build_config") or {}).get("input_shape") \
                 or (config.get("build_config") or {}).get("input_shape") or cfg.get("batch_input_shape")
@@ -230,14 +232,17 @@ def _build(path: Path, config: dict[str, Any], h5: Any) -> Model:
                 raise WeightsError(f"{origin}: merge_mode {printable(repr(cfg.get('merge_mode')))} is not "
                                    "supported; rnnviz follows merge_mode='concat'")
             inner = cfg["layer"]
+            if inner["config"].get("go_backwards"):
+                raise WeightsError(f"{origin}: its forward layer has go_backwards=True, which is not supported; "
+                                   "rnnviz's forward direction reads the sequence from the start")
             kind, units, use_bias, return_sequences = _cell_config(inner, origin)
-            backward_kind, backward_units, _, _ = _cell_config(cfg.get("backward_layer") or inner, origin)
+            backward_kind, backward_units, backward_bias, _ = _cell_config(cfg.get("backward_layer") or inner, origin)
             if backward_kind != kind:
                 raise WeightsError(f"{origin}: its forward layer is a {kind} but its backward layer a "
                                    f"{backward_kind}; rnnviz runs both directions with the same cell")
             cells = (
                 _read_cell(group["forward_layer"], kind, width, units, use_bias, f"{origin} forward"),
-                _read_cell(group["backward_layer"], kind, width, backward_units, use_bias, f"{origin} backward"),
+                _read_cell(group["backward_layer"], kind, width, backward_units, backward_bias, f"{origin} backward"),
             )
         else:
             if cfg.get("go_backwards"):
@@ -249,7 +254,7 @@ def _build(path: Path, config: dict[str, Any], h5: Any) -> Model:
         width = units * len(cells)
     if not layers:
         found = sorted({printable(l.get("class_name", "?")) for l in config["config"]["layers"]} - {"InputLayer"})
-        raise WeightsError(f"{path}: no SimpleRNN or GRU layer found (found: {', '.join(found) or 'no layers'})")
+        raise WeightsError(f"{path}: no SimpleRNN, GRU or LSTM layer found (found: {', '.join(found) or 'no layers'})")
     for i, (_, _, return_sequences) in enumerate(layers[:-1]):
         if not return_sequences:
             raise WeightsError(f"{path}: recurrent layer {i + 1} does not return sequences but feeds another one")

@@ -1,4 +1,4 @@
-"""torch ``state_dict`` files: find the RNN/GRU tensors under any prefix, and write them back.
+"""torch ``state_dict`` files: find the RNN/GRU/LSTM tensors under any prefix, and write them back.
 
 Files are opened with ``torch.load(weights_only=True)``: a pickle that would run code is refused,
 never executed.
@@ -16,7 +16,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from rnnviz.engine.cells import LayerWeights, from_torch, to_torch
+from rnnviz.engine.cells import GATE_BLOCKS, LayerWeights, from_torch, to_torch
 from rnnviz.errors import RnnvizError, WeightsError, printable
 from rnnviz.export import atomic_write
 from rnnviz.model import Model
@@ -25,7 +25,7 @@ from rnnviz.weights.common import as_float32, assemble, check_size, is_bomb
 
 _KEY = re.compile(r"^(?P<prefix>.*?)(?P<kind>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)_l(?P<layer>\d+)"
                   r"(?P<reverse>_reverse)?$")
-_GATES = {1: "SimpleRNN", 3: "GRU"}
+_GATES = {blocks: layer_type for layer_type, blocks in GATE_BLOCKS.items()}
 MAX_LAYER_INDEX_DIGITS = 6  # weight_ih_l{k}: a longer k is no layer of a real module (and int() of 4300+ digits fails)
 
 
@@ -79,10 +79,10 @@ def _refuse_zip_bombs(path: Path) -> None:
 
 
 def load_state_dict(path: Path) -> Model:
-    """The recurrent stack of a torch ``state_dict``: nn.RNN (tanh) or nn.GRU modules in key order.
+    """The recurrent stack of a torch ``state_dict``: nn.RNN (tanh), nn.GRU or nn.LSTM modules in key order.
 
     Several modules (``encoder.``, ``layers.0.`` …) are stacked in the order they appear; other tensors
-    (a Linear head, embeddings) are ignored. SimpleRNN's two torch biases are added into one.
+    (a Linear head, embeddings) are ignored. SimpleRNN's and LSTM's two torch biases are added into one.
     """
     check_size(path)
     state = _read(path)  # sniffs the file before importing torch, so that a wrong file fails fast
@@ -96,8 +96,8 @@ def load_state_dict(path: Path) -> Model:
         if match is None:
             continue
         if match["kind"] == "weight_hr":
-            raise WeightsError(f"{path}: {printable(key)} belongs to an LSTM with projections; rnnviz supports "
-                               "SimpleRNN and GRU")
+            raise WeightsError(f"{path}: {printable(key)} belongs to an LSTM with proj_size > 0 (a projected hidden "
+                               "state); rnnviz runs LSTMs without projections (proj_size=0)")
         if len(match["layer"]) > MAX_LAYER_INDEX_DIGITS:
             raise WeightsError(f"{path}: {printable(key)}: layer number {printable(match['layer'], 20)} is out of "
                                "range")
@@ -117,7 +117,7 @@ def load_state_dict(path: Path) -> Model:
                                f"{value.device})") from None
     if not groups:
         raise WeightsError(f"{path}: no recurrent weights found (expected keys like weight_ih_l0 and weight_hh_l0 "
-                           "of a torch nn.RNN or nn.GRU)")
+                           "of a torch nn.RNN, nn.GRU or nn.LSTM)")
     layers: list[tuple[str, LayerWeights, bool]] = []
     for prefix, slots in groups.items():
         shown = printable(prefix)
@@ -137,12 +137,9 @@ def load_state_dict(path: Path) -> Model:
                     raise WeightsError(f"{path}: {name.replace('*', 'weight_hh')} has shape {w_hh.shape}, "
                                        "expected (gates × units, units)")
                 units, gates = w_hh.shape[1], w_hh.shape[0] // w_hh.shape[1]
-                if gates == 4:
-                    raise WeightsError(f"{path}: {shown or 'the model'} is an LSTM (weight_hh has 4 × units rows); "
-                                       "rnnviz supports SimpleRNN and GRU")
                 if gates not in _GATES:
                     raise WeightsError(f"{path}: {name.replace('*', 'weight_hh')} has {gates} × units rows; expected "
-                                       "1 (nn.RNN) or 3 (nn.GRU)")
+                                       "1 (nn.RNN), 3 (nn.GRU) or 4 (nn.LSTM)")
                 layer_type = _GATES[gates]
                 w_ih = as_float32(tensors["weight_ih"], f"{path}: {name.replace('*', 'weight_ih')}")
                 if w_ih.ndim != 2 or w_ih.shape[0] != gates * units:
@@ -150,7 +147,7 @@ def load_state_dict(path: Path) -> Model:
                                        f"({gates * units}, input features)")
                 biases = {b: as_float32(tensors[b], f"{path}: {name.replace('*', b)}", (gates * units,))
                           if b in tensors else None for b in ("bias_ih", "bias_hh")}
-                if layer_type == "SimpleRNN" and biases["bias_ih"] is not None and biases["bias_hh"] is not None:
+                if layer_type != "GRU" and biases["bias_ih"] is not None and biases["bias_hh"] is not None:
                     with np.errstate(over="ignore"):  # Keras' one bias is their sum, which must stay finite too
                         if not np.isfinite(biases["bias_ih"] + biases["bias_hh"]).all():
                             raise WeightsError(f"{path}: {name.replace('*', 'bias_ih')} + "
@@ -165,7 +162,7 @@ def load_state_dict(path: Path) -> Model:
 
 def state_dict_arrays(spec: ModelSpec, weights: Sequence[LayerWeights]) -> dict[str, Any]:
     """Key → array in torch's layout. A uniform stack (same type, units and directions in every layer)
-    uses ``nn.GRU``/``nn.RNN``'s own keys, loadable with ``module.load_state_dict``; a mixed stack
+    uses ``nn.RNN``/``nn.GRU``/``nn.LSTM``'s own keys, loadable with ``module.load_state_dict``; a mixed stack
     prefixes each layer as a ``ModuleList`` would (``layers.0.weight_ih_l0``)."""
     uniform = len({(l.type, l.units, l.bidirectional) for l in spec.layers}) == 1
     out: dict[str, Any] = {}

@@ -10,6 +10,10 @@ How to rerun (from any directory):
     /tmp/kerasenv/bin/pip install torch==2.13.0 keras==3.15.1 h5py numpy
     KERAS_BACKEND=torch /tmp/kerasenv/bin/python tests/data/make_fixtures.py
 
+    # add fixtures without touching the committed ones: write everything
+    # elsewhere, then copy only the new files into tests/data
+    KERAS_BACKEND=torch /tmp/kerasenv/bin/python tests/data/make_fixtures.py --out /tmp/fixtures
+
     # print the inside of every .keras file (zip listing, h5 tree, config):
     KERAS_BACKEND=torch /tmp/kerasenv/bin/python tests/data/make_fixtures.py --inspect
 
@@ -24,9 +28,13 @@ What it writes (see FIXTURES.md for the full description):
   ``layer{i}_forward`` / ``layer{i}_backward`` (i = recurrent layer, from 1),
   each float32 (timesteps, units), in input-time order (the backward
   direction's state at index t is the state after it has consumed inputs
-  t..T-1).
+  t..T-1).  LSTM layers add ``layer{i}_{direction}_{name}`` for the cell
+  state ``c`` and the gates ``i``, ``f``, ``g`` (Keras' ``c`` block, the
+  candidate) and ``o``, same shape and order.
 * ``NAME_output.npy`` the model's own output for that input, batch removed.
-* ``keras_lstm.keras`` / ``torch_lstm.pt``: unsupported-layer fixtures.
+* ``keras_lstm.keras`` / ``torch_lstm.pt``: LSTM files without companions
+  (once the "unsupported layer" fixtures); ``torch_lstm_proj.pt``: an LSTM
+  with ``proj_size``, which rnnviz refuses.
 * ``torch_malicious.pt``: a pickle that runs ``os.system("echo ...")`` if
   loaded with ``weights_only=False``.  NEVER load it that way.
 
@@ -105,6 +113,27 @@ def np_keras_gru(x, kernel, rec, bias, reverse=False):
     return out
 
 
+def np_lstm(x, kernel, rec, bias, reverse=False):
+    """LSTM in Keras layout: gate blocks [i | f | c | o] (torch's [i | f | g | o]
+    is the same order, transposed), one bias (4u,).  Returns {"": h, "i", "f",
+    "g", "o", "c"}, each (T, u) in input-time order."""
+    T = x.shape[0]
+    u = rec.shape[0]
+    h = np.zeros(u)
+    c = np.zeros(u)
+    out = {k: np.zeros((T, u)) for k in ("", "i", "f", "g", "o", "c")}
+    order = range(T - 1, -1, -1) if reverse else range(T)
+    for t in order:
+        z = x[t] @ kernel + h @ rec + bias
+        i, f, o = _sigmoid(z[:u]), _sigmoid(z[u:2 * u]), _sigmoid(z[3 * u:])
+        g = np.tanh(z[2 * u:3 * u])
+        c = f * c + i * g
+        h = o * np.tanh(c)
+        for k, v in (("", h), ("i", i), ("f", f), ("g", g), ("o", o), ("c", c)):
+            out[k][t] = v
+    return out
+
+
 def np_torch_rnn(x, w_ih, w_hh, b_ih, b_hh, reverse=False):
     T = x.shape[0]
     H = w_hh.shape[0]
@@ -167,8 +196,9 @@ def _seq_clone(layer, input_shape):
 
 
 def _keras_direction_states(layer, cur):
-    """All-timestep states (T, units) of a unidirectional SimpleRNN/GRU layer,
-    in input-time order.  cur: (1, T, F) numpy."""
+    """All-timestep states of a unidirectional SimpleRNN/GRU/LSTM layer, in
+    input-time order: {"": h (T, units)} plus, for an LSTM, its gates and cell
+    state (see _keras_lstm_steps).  cur: (1, T, F) numpy."""
     clone = _seq_clone(layer, cur.shape)
     seq = _np(clone(cur))[0]
     if layer.go_backwards:
@@ -178,18 +208,60 @@ def _keras_direction_states(layer, cur):
     # independent numpy cross-check
     w = [np.asarray(v, dtype=np.float64) for v in layer.get_weights()]
     x = cur[0].astype(np.float64)
-    if isinstance(layer, keras.layers.GRU):
+    streams = {"": seq}
+    if isinstance(layer, keras.layers.LSTM):
+        if len(w) == 2:  # use_bias=False
+            w.append(np.zeros(4 * layer.units))
+        streams = _keras_lstm_steps(layer, cur)
+        _check(f"{layer.name} cell stepped vs layer", streams[""], seq)
+        ref = np_lstm(x, *w, reverse=layer.go_backwards)
+        for key, value in streams.items():
+            _check(f"{layer.name} {key or 'h'} numpy reference", value, ref[key])
+    elif isinstance(layer, keras.layers.GRU):
         assert layer.cell.reset_after, "fixtures assume reset_after=True"
-        ref = np_keras_gru(x, *w, reverse=layer.go_backwards)
+        _check(f"{layer.name} numpy reference", seq, np_keras_gru(x, *w, reverse=layer.go_backwards))
     else:
-        ref = np_keras_simplernn(x, *w, reverse=layer.go_backwards)
-    _check(f"{layer.name} numpy reference", seq, ref)
-    return seq.astype(np.float32)
+        _check(f"{layer.name} numpy reference", seq, np_keras_simplernn(x, *w, reverse=layer.go_backwards))
+    return {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in streams.items()}
+
+
+def _keras_lstm_steps(layer, cur):
+    """Step the layer's own LSTMCell (Keras computes h and c); the gates come from
+    the cell's kernels and activations through keras.ops, and must rebuild
+    Keras' c and h exactly as c = f*c + i*g, h = o*tanh(c)."""
+    cell = layer.cell
+    u = cell.units
+    ops = keras.ops
+    T = cur.shape[1]
+    h = ops.zeros((1, u))
+    c = ops.zeros((1, u))
+    out = {k: np.zeros((T, u), np.float32) for k in ("", "i", "f", "g", "o", "c")}
+    for t in (range(T - 1, -1, -1) if layer.go_backwards else range(T)):
+        x_t = ops.convert_to_tensor(cur[:, t])
+        z = ops.matmul(x_t, cell.kernel) + ops.matmul(h, cell.recurrent_kernel)
+        if cell.use_bias:
+            z = z + cell.bias
+        i = cell.recurrent_activation(z[:, :u])
+        f = cell.recurrent_activation(z[:, u:2 * u])
+        g = cell.activation(z[:, 2 * u:3 * u])
+        o = cell.recurrent_activation(z[:, 3 * u:])
+        c_before = c
+        h, (h_state, c) = cell(x_t, [h, c], training=False)
+        _check(f"{layer.name} t={t} c from gates", _np(c), _np(f * c_before + i * g))
+        _check(f"{layer.name} t={t} h from gates", _np(h), _np(o * cell.activation(c)))
+        for key, value in (("", h), ("i", i), ("f", f), ("g", g), ("o", o), ("c", c)):
+            out[key][t] = _np(value)[0]
+    return out
+
+
+def _add_streams(states, i, direction, streams):
+    for key, value in streams.items():
+        states[f"layer{i}_{direction}" + (f"_{key}" if key else "")] = value
 
 
 def keras_states(model, x):
     """Walk a (linear) Keras model layer by layer; return ({key: (T,u)}, out)."""
-    recurrent = (keras.layers.SimpleRNN, keras.layers.GRU)
+    recurrent = (keras.layers.SimpleRNN, keras.layers.GRU, keras.layers.LSTM)
     cur = x[None].astype(np.float32)
     states = {}
     i = 0
@@ -200,23 +272,25 @@ def keras_states(model, x):
         if isinstance(layer, keras.layers.Bidirectional):
             assert layer.merge_mode == "concat"
             i += 1
-            f = _keras_direction_states(layer.forward_layer, cur)
-            b = _keras_direction_states(layer.backward_layer, cur)
+            fs = _keras_direction_states(layer.forward_layer, cur)
+            bs = _keras_direction_states(layer.backward_layer, cur)
+            f, b = fs[""], bs[""]
             if layer.return_sequences:
                 _check(f"{layer.name} bidir seq", np.concatenate([f, b], -1), out[0])
             else:
                 # forward final state is at t=T-1, backward final at t=0
                 _check(f"{layer.name} bidir last", np.concatenate([f[-1], b[0]]), out[0])
-            states[f"layer{i}_forward"] = f
-            states[f"layer{i}_backward"] = b
+            _add_streams(states, i, "forward", fs)
+            _add_streams(states, i, "backward", bs)
         elif isinstance(layer, recurrent):
             i += 1
-            f = _keras_direction_states(layer, cur)
+            fs = _keras_direction_states(layer, cur)
+            f = fs[""]
             if layer.return_sequences:
                 _check(f"{layer.name} seq", f, out[0])
             else:
                 _check(f"{layer.name} last", f[-1], out[0])
-            states[f"layer{i}_forward"] = f
+            _add_streams(states, i, "forward", fs)
         elif isinstance(layer, keras.layers.Dense):
             pass
         else:
@@ -284,6 +358,24 @@ def _keras_models():
             L.Dense(2),
         ]), (10, 5)),
         "keras_functional_gru": (_functional_model, (6, 4)),
+        # LSTM fixtures (added later; the entries above keep their seeds).
+        "keras_lstm_plain": (lambda: keras.Sequential([
+            keras.Input((9, 3)),
+            L.LSTM(5),
+        ]), (9, 3)),
+        "keras_bidir_lstm_stack": (lambda: keras.Sequential([
+            keras.Input((8, 4)),
+            L.Bidirectional(L.LSTM(5, return_sequences=True)),
+            L.Bidirectional(L.LSTM(3)),
+        ]), (8, 4)),
+        # use_bias=False on the LSTM: its h5 group has no vars/2
+        "keras_mixed_lstm_dense": (lambda: keras.Sequential([
+            keras.Input((8, 3)),
+            L.GRU(6, return_sequences=True),
+            L.LSTM(5, return_sequences=True, use_bias=False),
+            L.SimpleRNN(4),
+            L.Dense(2),
+        ]), (8, 3)),
     }
 
 
@@ -328,10 +420,38 @@ def build_keras(out_dir):
 # torch
 # --------------------------------------------------------------------------
 
+def _torch_lstm_steps(sd, suffix, k, xin, reverse):
+    """Step an nn.LSTMCell holding layer k's weights (torch computes h and c);
+    the gates [i | f | g | o] come from the same weights through torch ops and
+    must rebuild torch's c and h.  xin: (T, F) float32 tensor."""
+    w_ih, w_hh, b_ih, b_hh = (sd[f"{p}_l{k}{suffix}"] for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+    H = w_hh.shape[1]
+    cell = nn.LSTMCell(w_ih.shape[1], H)
+    cell.load_state_dict({"weight_ih": w_ih, "weight_hh": w_hh, "bias_ih": b_ih, "bias_hh": b_hh})
+    T = xin.shape[0]
+    h = torch.zeros(1, H)
+    c = torch.zeros(1, H)
+    out = {key: np.zeros((T, H), np.float32) for key in ("", "i", "f", "g", "o", "c")}
+    with torch.no_grad():
+        for t in (range(T - 1, -1, -1) if reverse else range(T)):
+            z = nn.functional.linear(xin[t:t + 1], w_ih, b_ih) + nn.functional.linear(h, w_hh, b_hh)
+            i, f, g, o = z.chunk(4, dim=1)
+            i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+            c_before = c
+            h, c = cell(xin[t:t + 1], (h, c))
+            _check(f"torch l{k}{suffix} t={t} c from gates", c, f * c_before + i * g)
+            _check(f"torch l{k}{suffix} t={t} h from gates", h, o * torch.tanh(c))
+            for key, value in (("", h), ("i", i), ("f", f), ("g", g), ("o", o), ("c", c)):
+                out[key][t] = value[0].numpy()
+    return out
+
+
 def _torch_layer_states(module, x):
-    """Run an nn.RNN / nn.GRU stack one layer at a time.
-    x: (T, F) numpy.  Returns {key: (T, H)} in input-time order."""
+    """Run an nn.RNN / nn.GRU / nn.LSTM stack one layer at a time.
+    x: (T, F) numpy.  Returns {key: (T, H)} in input-time order (and, for an
+    LSTM, the gates and cell state under key_{i,f,g,o,c})."""
     is_gru = isinstance(module, nn.GRU)
+    is_lstm = isinstance(module, nn.LSTM)
     H = module.hidden_size
     dirs = 2 if module.bidirectional else 1
     sd = module.state_dict()
@@ -340,7 +460,9 @@ def _torch_layer_states(module, x):
     for k in range(module.num_layers):
         in_size = cur.shape[-1]
         kwargs = dict(batch_first=True, bidirectional=module.bidirectional)
-        if is_gru:
+        if is_lstm:
+            single = nn.LSTM(in_size, H, num_layers=1, **kwargs)
+        elif is_gru:
             single = nn.GRU(in_size, H, num_layers=1, **kwargs)
         else:
             single = nn.RNN(in_size, H, num_layers=1, nonlinearity=module.nonlinearity, **kwargs)
@@ -359,6 +481,14 @@ def _torch_layer_states(module, x):
             s = seq[:, d * H:(d + 1) * H]   # torch already aligns reverse with input time
             w = [sd[f"{p}_l{k}{suffix}"].double().numpy()
                  for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            if is_lstm:
+                streams = _torch_lstm_steps(sd, suffix, k, cur[0], reverse=(d == 1))
+                _check(f"torch layer {k} {key} cell stepped vs module", streams[""], s)
+                ref = np_lstm(xin, w[0].T, w[1].T, w[2] + w[3], reverse=(d == 1))
+                for name, value in streams.items():
+                    _check(f"torch layer {k} {key} {name or 'h'} numpy reference", value, ref[name])
+                _add_streams(states, k + 1, key, streams)
+                continue
             ref = (np_torch_gru if is_gru else np_torch_rnn)(xin, *w, reverse=(d == 1))
             _check(f"torch layer {k} {key} numpy reference", s, ref)
             states[f"layer{k + 1}_{key}"] = np.ascontiguousarray(s, dtype=np.float32)
@@ -382,11 +512,18 @@ def build_torch(out_dir):
             seq, _ = self.encoder(x)
             return self.head(seq[:, -1])
 
+    class PrefixedLSTMModel(PrefixedGRUModel):
+        def __init__(self):
+            nn.Module.__init__(self)
+            self.encoder = nn.LSTM(3, 5, num_layers=2, bidirectional=True, batch_first=True)
+            self.head = nn.Linear(10, 2)
+
     specs = [
         ("torch_rnn", "pt", lambda: nn.RNN(5, 8, num_layers=2, batch_first=True), (10, 5)),
         ("torch_gru_bidir", "pt",
          lambda: nn.GRU(4, 6, num_layers=3, bidirectional=True, batch_first=True), (7, 4)),
         ("torch_prefixed_gru", "pth", PrefixedGRUModel, (6, 3)),
+        ("torch_prefixed_lstm_bidir", "pth", PrefixedLSTMModel, (7, 3)),
     ]
     for k, (name, ext, builder, shape) in enumerate(specs):
         torch.manual_seed(0)
@@ -403,7 +540,10 @@ def build_torch(out_dir):
             with torch.no_grad():
                 w = module.head.weight.double().numpy()
                 b = module.head.bias.double().numpy()
-            _check("prefixed head", output, w @ states["layer1_forward"][-1] + b)
+            last = states[f"layer{rnn.num_layers}_forward"][-1]
+            if rnn.bidirectional:  # seq[:, -1] is [forward[T-1], backward[T-1]]
+                last = np.concatenate([last, states[f"layer{rnn.num_layers}_backward"][-1]])
+            _check("prefixed head", output, w @ last + b)
         path = out_dir / f"{name}.{ext}"
         torch.save(module.state_dict(), path)
         sd2 = torch.load(path, weights_only=True)
@@ -419,6 +559,9 @@ def build_torch(out_dir):
     torch.manual_seed(0)
     torch.save(nn.LSTM(3, 4).state_dict(), out_dir / "torch_lstm.pt")
     written.append("torch_lstm.pt")
+    torch.manual_seed(0)
+    torch.save(nn.LSTM(3, 4, proj_size=2).state_dict(), out_dir / "torch_lstm_proj.pt")
+    written.append("torch_lstm_proj.pt")
 
     written.append(_write_malicious(out_dir / "torch_malicious.pt"))
     return written
@@ -495,6 +638,9 @@ def inspect(out_dir):
 def main(argv):
     _import_frameworks()
     out_dir = HERE
+    if "--out" in argv:
+        out_dir = Path(argv[argv.index("--out") + 1]).resolve()
+        out_dir.mkdir(parents=True, exist_ok=True)
     if "--inspect" in argv:
         inspect(out_dir)
         return
