@@ -297,11 +297,11 @@ def spec_from_dict(data: Any, base_dir: Path | None = None) -> ModelSpec:
                      weights=weights)
 
 
-def load_spec(path: str | Path) -> ModelSpec:
-    """Read a spec from a ``.toml`` or ``.json`` file; errors name the file.
+def read_table(path: str | Path, what: str = "model spec") -> Any:
+    """Parse a TOML (or ``.json``) file that describes ``what``; errors name the file.
 
     Only a regular file of at most ``MAX_SPEC_BYTES`` is read: a FIFO would block forever and
-    ``/dev/zero`` (or a link to it) would fill the memory.
+    ``/dev/zero`` (or a link to it) would fill the memory. Sweep files are read the same way.
     """
     path = Path(path)
     try:
@@ -309,9 +309,9 @@ def load_spec(path: str | Path) -> ModelSpec:
         if stat.S_ISDIR(info.st_mode):
             raise SpecError(f"{path}: cannot read (it is a directory)")
         if not stat.S_ISREG(info.st_mode):
-            raise SpecError(f"{path}: not a regular file (a device, FIFO or socket); expected a TOML or JSON spec")
+            raise SpecError(f"{path}: not a regular file (a device, FIFO or socket); expected a TOML or JSON {what}")
         if info.st_size > MAX_SPEC_BYTES:
-            raise SpecError(f"{path}: {info.st_size / 2**20:.1f} MiB is too large for a model spec (at most "
+            raise SpecError(f"{path}: {info.st_size / 2**20:.1f} MiB is too large for a {what} (at most "
                             f"{MAX_SPEC_BYTES // 2**20} MiB)")
         with open(path, "rb") as fh:
             raw = fh.read(MAX_SPEC_BYTES + 1)
@@ -320,25 +320,30 @@ def load_spec(path: str | Path) -> ModelSpec:
     except OSError as exc:
         raise SpecError(f"{path}: cannot read ({exc.strerror or exc})") from None
     if len(raw) > MAX_SPEC_BYTES:  # it grew since stat()
-        raise SpecError(f"{path}: too large for a model spec (at most {MAX_SPEC_BYTES // 2**20} MiB)")
+        raise SpecError(f"{path}: too large for a {what} (at most {MAX_SPEC_BYTES // 2**20} MiB)")
     try:
         text = raw.decode("utf-8-sig")  # a byte order mark, as Windows editors write, is not part of the text
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not a text file (expected TOML or JSON in UTF-8)") from None
     try:
         if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            data = tomllib.loads(text)
+            return json.loads(text)
+        return tomllib.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: malformed TOML: {exc}") from None
     except RecursionError:
-        raise SpecError(f"{path}: nested too deeply to be a model spec") from None
+        raise SpecError(f"{path}: nested too deeply to be a {what}") from None
     except ValueError:  # what is left: an integer longer than Python converts (sys.get_int_max_str_digits)
         raise SpecError(f"{path}: holds an integer too long to read (more than {sys.get_int_max_str_digits()} "
                         "digits)") from None
+
+
+def load_spec(path: str | Path) -> ModelSpec:
+    """Read a spec from a ``.toml`` or ``.json`` file; errors name the file."""
+    path = Path(path)
+    data = read_table(path)
     try:
         return spec_from_dict(data, base_dir=path.parent)
     except SpecError as exc:
