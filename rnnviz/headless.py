@@ -14,7 +14,7 @@ import numpy as np
 
 from rnnviz.engine.cells import init_weights
 from rnnviz.engine.stepper import Stepper
-from rnnviz.inputs import expect_features, read_input, resolve_inputs, text_shape
+from rnnviz.inputs import read_input, resolve_inputs, text_shape
 from rnnviz.errors import SpecError
 from rnnviz.model import SPEC_SUFFIXES, Model, check_matches, is_weights_file
 from rnnviz.spec import ModelSpec, load_spec
@@ -53,7 +53,9 @@ def prepare(source: ModelSpec | str | Path, inputs: np.ndarray | str | Path | No
         A :class:`ModelSpec`, or the path of a spec (``.toml``/``.json``) or of trained weights
         (``.keras``/``.pt``/``.pth``).
     inputs
-        Overrides the spec's input: an array (timesteps, features) or a ``.csv``/``.npy`` path.
+        Overrides the spec's input: an array (timesteps, features) or a ``.csv``/``.npy`` path. Its rows set the
+        timesteps; its columns must be the features the trained weights or the spec fix (an InputError
+        naming it otherwise), and only a spec that leaves features out takes its width.
     weights
         Trained weights to use instead of the spec's initialisation; the architecture must match.
     """
@@ -61,25 +63,22 @@ def prepare(source: ModelSpec | str | Path, inputs: np.ndarray | str | Path | No
     if weights is not None:
         loaded = load_weights_file(weights)
         spec = replace(spec, weights=str(Path(weights).resolve()))
-    values = None
+    if loaded is not None:  # first, so that a spec that contradicts its weights is named as such
+        check_matches(spec, loaded, spec.weights or "weights")
+    values, input_origin = None, "inputs"
     if isinstance(inputs, (str, Path)):
-        values = read_input(inputs)
+        values, input_origin = read_input(inputs), str(inputs)
         spec = replace(spec, input=replace(spec.input, source="file", path=str(Path(inputs).resolve()),
-                                           timesteps=None, features=None))
+                                           timesteps=None))
     elif inputs is not None:
         values = inputs
-        spec = replace(spec, input=replace(spec.input, source="file", path=ARRAY_INPUT, timesteps=None,
-                                           features=None))
+        spec = replace(spec, input=replace(spec.input, source="file", path=ARRAY_INPUT, timesteps=None))
     origin = None if isinstance(source, ModelSpec) else str(source)
     check_memory(spec, origin)  # a huge spec fails from the estimate, before its input is generated ...
-    spec, array = resolve_inputs(spec, values)
+    spec, array = resolve_inputs(spec, values, input_origin, None if loaded is None else loaded.spec.input.features)
     check_memory(spec, origin)  # ... or its weights are drawn
     if loaded is None:
         return Model(spec, tuple(init_weights(spec)), tuple(keras_names(spec.layers))), array
-    if values is not None:  # a generated input that does not fit is the spec's mistake: check_matches names it
-        expect_features(spec, loaded.spec.input.features,
-                        str(inputs) if isinstance(inputs, (str, Path)) else "the input array")
-    check_matches(spec, loaded, spec.weights or "weights")
     return Model(spec, loaded.weights, loaded.names, loaded.model_name), array
 
 

@@ -175,11 +175,33 @@ def read_input(path: str | Path) -> np.ndarray:
     return _check_values(values, str(path))
 
 
-def resolve_inputs(spec: ModelSpec, values: np.ndarray | None = None, origin: str = "inputs") -> tuple[ModelSpec, np.ndarray]:
+def input_width_problem(spec: ModelSpec, trained_features: int | None, values: np.ndarray, origin: str) -> str | None:
+    """Why ``values`` (a (timesteps, features) array, as :func:`read_input` returns) cannot feed ``spec``'s stack,
+    in one line naming ``origin``; None when it can.
+
+    The width is never guessed: trained weights fix it (``trained_features``: the features the trained model
+    reads, None without trained weights), and otherwise the spec's ``input.features`` does; only a spec that
+    leaves features out takes the input's width. The app may instead adopt a file's width for a spec without
+    trained weights (an undoable edit of its features); with trained weights it shows this message.
+    """
+    width = values.shape[1]
+    if trained_features is not None:
+        if width != trained_features:
+            return f"{origin}: has {width} columns (features) but the trained model reads {trained_features}"
+        return None
+    if spec.input.features is not None and width != spec.input.features:
+        return f"{origin}: has {width} columns (features) but the spec's input.features is {spec.input.features}"
+    return None
+
+
+def resolve_inputs(spec: ModelSpec, values: np.ndarray | None = None, origin: str = "inputs",
+                   trained_features: int | None = None) -> tuple[ModelSpec, np.ndarray]:
     """The input array of a run and the spec with its shape filled in and checked.
 
-    ``values`` (an array given by the caller) wins over the spec's source; a file source is read;
-    anything else is generated. A shape that contradicts the spec, or the first layer, is an error.
+    ``values`` (an array given by the caller, ``origin`` naming it) wins over the spec's source; a file source
+    is read; anything else is generated. An input that is not generated must have the width that trained
+    weights (``trained_features``) or the spec fix (see :func:`input_width_problem`); a file source must also
+    have the spec's timesteps, when it gives them. The caller's array sets the timesteps.
     """
     source = spec.input
     if values is not None:
@@ -190,15 +212,10 @@ def resolve_inputs(spec: ModelSpec, values: np.ndarray | None = None, origin: st
     else:
         arr = generate(source)
     steps, features = arr.shape
-    if source.features is not None and values is None and features != source.features:
-        raise InputError(f"{origin}: has {features} columns but input.features is {source.features}")
+    problem = None if values is None and source.source != "file" else \
+        input_width_problem(spec, trained_features, arr, origin)
+    if problem:
+        raise InputError(problem)
     if source.timesteps is not None and values is None and source.source == "file" and steps != source.timesteps:
         raise InputError(f"{origin}: has {steps} rows (timesteps) but input.timesteps is {source.timesteps}")
     return replace(spec, input=source.with_shape(steps, features)), arr
-
-
-def expect_features(spec: ModelSpec, features: int | None, origin: str) -> None:
-    """A model with fixed weights reads exactly ``features`` columns; say so if the input differs."""
-    if features is not None and spec.input.features != features:
-        raise InputError(f"{origin}: has {spec.input.features} columns (features) but the model reads {features}")
-

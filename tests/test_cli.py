@@ -729,5 +729,6 @@ def test_input_arrays_that_are_not_numbers(values, message):
     with pytest.raises(rnnviz.RnnvizError) as err:
         rnnviz.prepare(ASSETS / "tutorial_1_simplernn.toml", inputs=values)
     assert str(err.value).startswith("inputs: ") and message in str(err.value)
-    model, array = rnnviz.prepare(ASSETS / "tutorial_1_simplernn.toml", inputs=np.array([[1, 2.5]], dtype=object))
-    assert array.dtype == np.float32 and array.tolist() == [[1.0, 2.5]]
+    mixed = np.array([[1] * 9 + [2.5]], dtype=object)  # the spec reads 10 features
+    model, array = rnnviz.prepare(ASSETS / "tutorial_1_simplernn.toml", inputs=mixed)
+    assert array.dtype == np.float32 and array.tolist() == [[1.0] * 9 + [2.5]]

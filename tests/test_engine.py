@@ -521,10 +521,10 @@ def test_read_input_csv_and_npy(tmp_path):
 
 def test_array_inputs_override_the_spec():
     spec = make_spec([LayerSpec("GRU", 2)], timesteps=4, features=3)
-    values = np.linspace(-1, 1, 10, dtype=np.float32).reshape(5, 2)
+    values = np.linspace(-1, 1, 15, dtype=np.float32).reshape(5, 3)  # rows set the timesteps
     trace = rnnviz.run(spec, inputs=values, device="cpu")
     np.testing.assert_array_equal(trace.inputs, values)
-    assert trace.spec.input.timesteps == 5 and trace.spec.input.features == 2
+    assert trace.spec.input.timesteps == 5 and trace.spec.input.features == 3
     with pytest.raises(InputError, match="NaN or infinite"):
         rnnviz.run(spec, inputs=np.array([[1.0, np.inf]]), device="cpu")
 
