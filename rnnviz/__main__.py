@@ -41,6 +41,12 @@ def _gui_parser() -> argparse.ArgumentParser:
         description="Visualise the hidden states of recurrent networks. With no command, open the desktop app.",
         epilog="headless commands: 'rnnviz summary MODEL' and 'rnnviz run MODEL --out DIR' (see --help of each)")
     parser.add_argument("file", nargs="?", help="a spec (.toml/.json), weights (.keras/.pt/.pth) or input (.csv/.npy)")
+    parser.add_argument("--input", metavar="FILE", help="an input sequence (.csv/.npy) to feed the model")
+    parser.add_argument("--screenshot", metavar="FILE.png",
+                        help="render the window offscreen once the run has finished, save it as PNG and exit")
+    parser.add_argument("--view", metavar="NAME", help="with --screenshot: the view in front (default: heatmaps)")
+    parser.add_argument("--screenshot-timeout", metavar="SECONDS", type=float, default=None,
+                        help="with --screenshot: give up after this long (default: 300)")
     parser.add_argument("--version", action="version", version=f"rnnviz {_version()}")
     return parser
 
@@ -52,9 +58,27 @@ def _version() -> str:
 
 
 def _gui(args: argparse.Namespace) -> int:
-    from rnnviz.ui.launch import launch
+    from rnnviz.ui.launch import SCREENSHOT_TIMEOUT_S, launch
 
-    return launch(args.file)
+    if args.screenshot is None:
+        if args.view is not None or args.screenshot_timeout is not None:
+            raise RnnvizError(f"{'--view' if args.view is not None else '--screenshot-timeout'} needs --screenshot")
+        return launch(args.file, args.input)
+    from rnnviz.cli.common import check_file_target
+    from rnnviz.ui.views import view_names
+
+    if not args.screenshot.lower().endswith(".png"):
+        raise RnnvizError(f"{args.screenshot}: --screenshot writes PNG; give a file name ending in .png")
+    check_file_target(args.screenshot, "--screenshot")
+    names = view_names()
+    view = args.view or names[0]
+    if view not in names:
+        raise RnnvizError(f"--view: unknown view {printable(view)!r}; choose one of {', '.join(names)}")
+    timeout = SCREENSHOT_TIMEOUT_S if args.screenshot_timeout is None else args.screenshot_timeout
+    if not 0 < timeout <= 86400:
+        raise RnnvizError("--screenshot-timeout: must be seconds, more than 0 and at most 86400, "
+                          f"got {args.screenshot_timeout:g}")
+    return launch(args.file, args.input, args.screenshot, view, timeout)
 
 
 class _Terminated(BaseException):

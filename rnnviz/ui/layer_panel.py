@@ -74,14 +74,16 @@ class LayerPanel(QWidget):
         stack_layout.addWidget(self.stack)
         self.add_rnn = QPushButton("+ SimpleRNN")
         self.add_gru = QPushButton("+ GRU")
+        self.add_lstm = QPushButton("+ LSTM")
         self.remove = QPushButton("Remove")
         self.move_up = QPushButton("▲ Up")
         self.move_down = QPushButton("▼ Down")
         self.add_rnn.setToolTip("Add a SimpleRNN after the selected layer")
         self.add_gru.setToolTip("Add a GRU after the selected layer")
+        self.add_lstm.setToolTip("Add an LSTM after the selected layer")
         self.move_up.setToolTip("Move the layer towards the input")
         self.move_down.setToolTip("Move the layer towards the output")
-        for row in ((self.add_rnn, self.add_gru), (self.remove, self.move_up, self.move_down)):
+        for row in ((self.add_rnn, self.add_gru, self.add_lstm), (self.remove, self.move_up, self.move_down)):
             buttons = QHBoxLayout()
             for button in row:
                 buttons.addWidget(button)
@@ -176,6 +178,7 @@ class LayerPanel(QWidget):
 
         self.add_rnn.clicked.connect(lambda: self._add("SimpleRNN"))
         self.add_gru.clicked.connect(lambda: self._add("GRU"))
+        self.add_lstm.clicked.connect(lambda: self._add("LSTM"))
         self.remove.clicked.connect(self._remove)
         self.move_up.clicked.connect(lambda: self._move(-1))
         self.move_down.clicked.connect(lambda: self._move(+1))

@@ -77,7 +77,7 @@ class MainWindow(QMainWindow):
         self.runner.rates.connect(self._show_rates)
         self.runner.device_resolved.connect(self._show_device)
         self.runner.failed.connect(self.show_error)
-        self.runner.info.connect(self.show_info)
+        self.runner.info.connect(self._clear_error)
         self.files.error.connect(self.show_error)
         self.files.info.connect(self.show_info)
         self.state.run_started.connect(self._show_exportable)
@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         self.status_message = QLabel()
+        self.showing_error = False
         self.device_label = QLabel("device: …")
         self.rate_label = QLabel()
         self.fps_label = QLabel()
@@ -203,13 +204,21 @@ class MainWindow(QMainWindow):
 
     @Slot(str)
     def show_info(self, message: str) -> None:
+        self.showing_error = False
         self.status_message.setStyleSheet("")
         self.status_message.setText(message)
 
     @Slot(str)
     def show_error(self, message: str) -> None:
+        self.showing_error = True
         self.status_message.setStyleSheet("color: #b00020; font-weight: bold")
         self.status_message.setText(message)
+
+    @Slot(str)
+    def _clear_error(self, message: str) -> None:
+        """A run that starts replaces an error (it no longer applies), not a note about the last edit."""
+        if self.showing_error:
+            self.show_info(message)
 
     # --- window events ------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QComboBox, QGraphicsProxyWidget, QScrollArea, QToo
 from rnnviz.ui.run_data import RunData, Stream
 from rnnviz.ui.state import AppState
 from rnnviz.ui.views.base import View
+from rnnviz.ui.views.colour_bar import ColourBar
 from rnnviz.ui.views.heatmap_image import StreamImage
 from rnnviz.ui.views.scales import Scale
 
@@ -28,7 +29,7 @@ class _Row:
 
     def __init__(self, view: HeatmapsView, row: int, stream: Stream, steps: int, first: pg.PlotItem | None) -> None:
         graphics = view.graphics
-        plot = graphics.addPlot(row=row, col=0)
+        plot = graphics.addPlot(row=2 * row, col=0, rowspan=2)
         plot.setTitle(stream.title, size="10pt", color=TEXT_COLOUR)
         plot.setLabel("bottom", "time step t")
         plot.setLabel("left", "unit")
@@ -42,8 +43,6 @@ class _Row:
             plot.setXLink(first)
         state = view.state
         self.image = StreamImage(plot, stream, steps, view.quantity_of(stream), state.mark_threshold)
-        side = graphics.addLayout(row=row, col=1)
-        side.setContentsMargins(0, 4, 0, 4)
         self.chooser: QComboBox | None = None
         if stream.gates:
             self.chooser = QComboBox()
@@ -53,10 +52,13 @@ class _Row:
             self.chooser.textActivated.connect(functools.partial(view.choose, self))
             proxy = QGraphicsProxyWidget()
             proxy.setWidget(self.chooser)
-            side.addItem(proxy, row=0, col=0)
-        self.label = side.addLabel("", row=1, col=0, size="8pt", color=TEXT_COLOUR, justify="left")
-        self.bar = pg.ColorBarItem(values=(-1, 1), interactive=False, width=14, colorMapMenu=False)
-        side.addItem(self.bar, row=2, col=0)
+            proxy.setMaximumWidth(SIDE_WIDTH)
+            graphics.addItem(proxy, row=2 * row, col=1)
+        self.bar = ColourBar(SIDE_WIDTH)
+        if self.chooser is None:
+            graphics.addItem(self.bar, row=2 * row, col=1, rowspan=2)
+        else:
+            graphics.addItem(self.bar, row=2 * row + 1, col=1)
         self.shown_scale: tuple[Scale, float | None] | None = None
         self.show_scale()
 
@@ -65,9 +67,7 @@ class _Row:
         scale, threshold = self.image.scale, self.image.threshold
         if (scale, threshold) != self.shown_scale:
             self.shown_scale = (scale, threshold)
-            self.bar.setColorMap(scale.colormap(threshold))
-            self.bar.setLevels((scale.low, scale.high))
-            self.label.setText(scale.label)
+            self.bar.show_scale(scale.label, self.image.lut, scale.low, scale.high)
 
 
 class HeatmapsView(View):
@@ -84,7 +84,6 @@ class HeatmapsView(View):
         super().__init__(state)
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setBackground("w")
-        self.graphics.ci.layout.setColumnFixedWidth(1, SIDE_WIDTH)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(self.graphics)
@@ -92,6 +91,7 @@ class HeatmapsView(View):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.scroll)
         self.rows: list[_Row] = []
+        self.note: pg.LabelItem | None = None  # says how many streams are shown, when not all are
         self.run: RunData | None = None
         self.graphics.scene().sigMouseMoved.connect(self._on_move)
         self.graphics.scene().sigMouseClicked.connect(self._on_click)
@@ -119,7 +119,7 @@ class HeatmapsView(View):
             return
         self.run = run
         self.graphics.clear()
-        self.rows = []
+        self.rows, self.note = [], None
         first = None
         for index, stream in enumerate(shown):
             row = _Row(self, index, stream, run.timesteps, first)
@@ -127,9 +127,9 @@ class HeatmapsView(View):
             self.rows.append(row)
         if len(shown) < len(run.streams):
             last = shown[-1]
-            self.graphics.addLabel(
+            self.note = self.graphics.addLabel(
                 f"Shown: the first {len(shown)} of {len(run.streams)} layer directions (up to layer {last.layer + 1}). "
-                "Every state is computed: export them, or use rnnviz run.", row=len(shown), col=0, color=TEXT_COLOUR)
+                "Every state is computed: export them, or use rnnviz run.", row=2 * len(shown), col=0, color=TEXT_COLOUR)
         self.graphics.setMinimumHeight(PLOT_HEIGHT * len(self.rows) + 40 * (len(shown) < len(run.streams)))
         self.redraw()
 
@@ -168,7 +168,7 @@ class HeatmapsView(View):
     def render_bar(self, layer: int, direction: str) -> QImage:
         """The colour bar (with its label) of a stream's heatmap, as drawn."""
         row = self._row(layer, direction)
-        rect = row.bar.sceneBoundingRect().united(row.label.sceneBoundingRect())
+        rect = row.bar.sceneBoundingRect()
         image = QImage(rect.size().toSize(), QImage.Format.Format_RGB32)
         image.fill(Qt.GlobalColor.white)
         painter = QPainter(image)
@@ -186,7 +186,7 @@ class HeatmapsView(View):
 
     def scale_label(self, layer: int, direction: str) -> str:
         """What the colour bar of a stream's heatmap says (plain text)."""
-        return self._row(layer, direction).label.text.replace("<br>", " ")
+        return self._row(layer, direction).bar.caption.replace("\n", " ")
 
     def _hit(self, pos: QPointF) -> tuple[StreamImage, int, int] | None:
         for p in self.plots:

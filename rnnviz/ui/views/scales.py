@@ -12,6 +12,7 @@ where ``|tanh(c)| >= threshold``, the part of c that h = o·tanh(c) no longer fo
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -45,12 +46,12 @@ class Scale:
     def label(self) -> str:
         """What the colour bar says about the scale."""
         if self.quantity == "h":
-            return "hidden state h<br>tanh range −1…1"
+            return "hidden state h\ntanh range −1…1"
         if self.quantity == "c":
-            return f"c, symmetric<br>data range ±{self.high:g}"
+            return f"c, symmetric\ndata range ±{self.high:g}"
         if self.quantity in GATES:
-            return f"{self.quantity} gate<br>sigmoid 0…1"
-        return f"candidate {self.quantity}<br>tanh range −1…1"
+            return f"{self.quantity} gate\nsigmoid 0…1"
+        return f"candidate {self.quantity}\ntanh range −1…1"
 
     def mark_at(self, threshold: float | None) -> float | None:
         """Where the saturation band starts, in this scale's values (None: no band)."""
@@ -74,9 +75,9 @@ class Scale:
         return pg.ColorMap((positions + 1) / 2, colours)
 
     def lut(self, threshold: float | None) -> np.ndarray:
-        """RGBA colours of ``low … high`` in LUT_SIZE steps, then a transparent entry for NaN (not revealed)."""
-        table = self.colormap(threshold).getLookupTable(0.0, 1.0, LUT_SIZE, alpha=True)
-        return np.concatenate([table, np.zeros((1, 4), np.ubyte)])
+        """RGBA colours of ``low … high`` in LUT_SIZE steps, then a transparent entry for NaN (not
+        revealed). Read-only and shared: every heatmap of a scale uses the same table."""
+        return _lut(self, threshold)
 
     def colour(self, values: np.ndarray, lut: np.ndarray) -> np.ndarray:
         """Map values (NaN: not revealed) to RGBA through ``lut``, clipped to the scale's range."""
@@ -84,6 +85,14 @@ class Scale:
         index = np.rint((np.clip(values, self.low, self.high) - self.low) * ((LUT_SIZE - 1) / span))
         index[np.isnan(values)] = LUT_SIZE
         return lut[index.astype(np.intp)]
+
+
+@functools.lru_cache(maxsize=64)
+def _lut(scale: Scale, threshold: float | None) -> np.ndarray:
+    table = scale.colormap(threshold).getLookupTable(0.0, 1.0, LUT_SIZE, alpha=True)
+    table = np.concatenate([table, np.zeros((1, 4), np.ubyte)])
+    table.flags.writeable = False
+    return table
 
 
 def cell_range(largest: float) -> float:

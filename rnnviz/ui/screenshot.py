@@ -1,0 +1,89 @@
+"""A picture of the window once the run has finished and every view is complete (``--screenshot``).
+
+The window is a fixed size, with its own empty settings, so that the same model gives the same
+picture on any machine; a run that fails or does not finish in time ends it with one line, not a hang.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer, Signal, Slot
+
+from rnnviz.export import atomic_write
+from rnnviz.ui.main_window import MainWindow
+
+WINDOW_SIZE = (1400, 860)
+POLL_MS = 50
+SETTLE_MS = 200  # after the last view is complete: for the last repaints (and text layout) to land
+
+
+class Screenshot(QObject):
+    """Waits for ``window``'s run and views, then saves ``window.grab()`` to ``path`` as PNG.
+
+    ``finished(str)`` fires once: with "" on success, else with the one-line reason.
+    """
+
+    finished = Signal(str)
+
+    def __init__(self, window: MainWindow, path: Path, view: str, timeout_s: float) -> None:
+        super().__init__(window)
+        self.window, self.path, self.view = window, path, view
+        self.poll = QTimer(self, interval=POLL_MS)
+        self.poll.timeout.connect(self._check)
+        self.deadline = QTimer(self, singleShot=True, interval=round(timeout_s * 1000))
+        self.deadline.timeout.connect(self._timed_out)
+        self.timeout_s = timeout_s
+        self.ended = False
+        window.runner.failed.connect(self._fail)
+        window.runner.set_speed(None, chosen=True)
+        window.setFixedSize(*WINDOW_SIZE)
+
+    def start(self) -> None:
+        self.window.show_view(self.view)
+        self.poll.start()
+        self.deadline.start()
+
+    def _complete(self) -> bool:
+        window = self.window
+        return window.state.trace is not None and not window.runner.restart_timer.isActive() \
+            and all(view.is_complete() for view in window.views.values())
+
+    @Slot()
+    def _check(self) -> None:
+        if self._complete():
+            self.poll.stop()
+            for view in self.window.views.values():  # whatever the frame timer has not drawn yet
+                view.redraw()
+                for pane in view.panes():
+                    pane()
+            QTimer.singleShot(SETTLE_MS, self._save)
+
+    @Slot()
+    def _save(self) -> None:
+        self.deadline.stop()
+        data = QByteArray()
+        buffer = QBuffer(data)
+        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+        if not self.window.grab().save(buffer, "PNG"):
+            self._fail(f"{self.path}: could not encode the picture")
+            return
+        with atomic_write(self.path, "wb") as fh:
+            fh.write(bytes(data))
+        self._end("")
+
+    @Slot(str)
+    def _fail(self, message: str) -> None:
+        self._end(f"{message} (no screenshot written)")
+
+    @Slot()
+    def _timed_out(self) -> None:
+        self._end(f"--screenshot: the run and its views were not complete after {self.timeout_s:g} s "
+                  "(raise --screenshot-timeout for a larger model); no screenshot written")
+
+    def _end(self, message: str) -> None:
+        if not self.ended:
+            self.ended = True
+            self.poll.stop()
+            self.deadline.stop()
+            self.finished.emit(message)
