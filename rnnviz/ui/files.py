@@ -14,8 +14,8 @@ from PySide6.QtCore import QObject, QSettings, QUrl, Signal
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
-from rnnviz.errors import RnnvizError
-from rnnviz.inputs import read_input
+from rnnviz.errors import InputError, RnnvizError
+from rnnviz.inputs import input_width_problem, read_input
 from rnnviz.model import SPEC_SUFFIXES, WEIGHT_SUFFIXES
 from rnnviz.spec import load_spec
 from rnnviz.ui.session import Draft, Session
@@ -65,11 +65,23 @@ class Files(QObject):
         return True
 
     def load_input(self, path: Path) -> None:
-        """Feed the model the sequence in ``path``."""
-        read_input(path)  # fail now, with the file's own message
+        """Feed the model the sequence in ``path``. Trained weights fix the input's width: a file of
+        another width is refused (as ``run --input`` refuses it). Drawn weights follow the file: its
+        width becomes the input's features, an undoable edit that the status line points out."""
+        values = read_input(path)  # fail now, with the file's own message
         draft = self.session.draft
+        if draft.weights is not None:
+            trained = load_weights_file(draft.weights).spec.input.features
+            problem = input_width_problem(draft.to_spec(), trained, values, str(path))
+            if problem:
+                raise InputError(problem)
+        before = self.session.model.spec.input.features if self.session.model is not None else None
         new_input = replace(draft.input, source="file", path=str(path.resolve()), timesteps=None, features=None)
         self.session.edit(replace(draft, input=new_input), f"Load {path.name}")
+        width = values.shape[1]
+        if before is not None and width != before:
+            self.info.emit(f"{path.name}: the input now has {width} features (was {before}), so the first layer's "
+                           "input weights were drawn anew; Ctrl+Z restores the previous input")
 
     def import_weights(self, path: str | Path) -> bool:
         """Use a trained file's weights for the current stack (its architecture must match)."""

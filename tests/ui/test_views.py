@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +16,7 @@ from rnnviz.ui.views.scales import SATURATED_POSITIVE, cell_range, scale_for
 from tests.ui.conftest import play_to_end
 from tests.ui.test_app import click
 
+ROOT = Path(__file__).resolve().parents[2]
 LSTM_STACK = ModelSpec(InputSpec(timesteps=40, features=3, source="normal", seed=2),
                        [LayerSpec("LSTM", 6, True), LayerSpec("LSTM", 4)], InitSpec("normal", gain=2.5, seed=5))
 
@@ -113,3 +116,37 @@ def _spec_file(tmp_path, spec: ModelSpec) -> Path:
     path = tmp_path / "model.toml"
     path.write_text(spec.to_toml())
     return path
+
+
+def test_an_input_file_of_another_width_is_adopted_and_undo_restores(qtbot, make_window, tmp_path, small_spec):
+    window = make_window(small_spec)
+    csv = tmp_path / "wide.csv"
+    np.savetxt(csv, np.random.default_rng(0).normal(size=(9, 5)), delimiter=",")
+    original = window.session.draft
+    assert window.files.open_file(csv)
+    assert window.panel.features.value() == 5 and window.panel.timesteps.value() == 9 and window.session.valid
+    assert "5 features (was 3)" in window.status_message.text() and "Ctrl+Z" in window.status_message.text()
+    qtbot.waitUntil(lambda: window.state.trace is not None and window.state.trace.inputs.shape == (9, 5),
+                    timeout=20_000)
+    assert "5 features" in window.status_message.text()  # the new run does not wipe the note
+    window.undo_action.trigger()
+    assert window.session.draft == original and window.panel.features.value() == 3
+
+
+def test_an_input_file_of_another_width_is_refused_with_trained_weights(qtbot, make_window, data_dir, tmp_path):
+    window = make_window()
+    weights = data_dir / "torch_gru_bidir.pt"  # reads 4 features
+    assert window.files.open_file(weights)
+    before = window.session.draft
+    csv = tmp_path / "wide.csv"
+    np.savetxt(csv, np.zeros((6, 5)), delimiter=",")
+    assert not window.files.open_file(csv)
+    assert window.session.draft == before
+    cli = subprocess.run([sys.executable, str(ROOT / "main.py"), "run", str(weights), "--input", str(csv), "--out",
+                          str(tmp_path / "out")], capture_output=True, text=True, cwd=ROOT)
+    assert cli.returncode == 2
+    assert cli.stderr.strip() == f"rnnviz: error: {window.status_message.text()}"
+    assert "5 columns" in cli.stderr and "reads 4" in cli.stderr
+    good = tmp_path / "fits.csv"
+    np.savetxt(good, np.zeros((6, 4)), delimiter=",")
+    assert window.files.open_file(good) and window.session.valid
