@@ -20,6 +20,7 @@ from rnnviz.model import SPEC_SUFFIXES, WEIGHT_SUFFIXES
 from rnnviz.spec import load_spec
 from rnnviz.ui.session import Draft, Session
 from rnnviz.ui.state import AppState
+from rnnviz.ui.sweep_table import SweepTable
 from rnnviz.weights import load_weights_file
 
 INPUT_SUFFIXES = (".csv", ".npy")
@@ -32,6 +33,7 @@ class Files(QObject):
 
     info = Signal(str)
     error = Signal(str)
+    results_opened = Signal(object, object)  # a sweep's SweepTable and its folder (for the sweep view)
 
     def __init__(self, session: Session, state: AppState, settings: QSettings, recent_menu: QMenu,
                  image: Callable[[], QPixmap], parent: QWidget) -> None:
@@ -44,12 +46,14 @@ class Files(QObject):
 
     # --- actions ------------------------------------------------------------------------------------
     def open_file(self, path: str | Path) -> bool:
-        """Open a spec, trained weights or an input sequence, by its extension. Errors are shown in
-        the window; returns whether the file was opened."""
+        """Open a spec, trained weights or an input sequence, by its extension, or a sweep's results
+        folder. Errors are shown in the window; returns whether the file was opened."""
         path = Path(path)
         suffix = path.suffix.lower()
         try:
-            if suffix in SPEC_SUFFIXES:
+            if path.is_dir():
+                self.results_opened.emit(SweepTable.read(path), path)
+            elif suffix in SPEC_SUFFIXES:
                 self.session.edit(Draft.from_spec(load_spec(path)), f"Open {path.name}")
             elif suffix in WEIGHT_SUFFIXES:
                 self.session.edit(Draft.from_spec(load_weights_file(path).spec), f"Open {path.name}")
@@ -57,7 +61,8 @@ class Files(QObject):
                 self.load_input(path)
             else:
                 raise RnnvizError(f"{path}: cannot open {suffix or 'a file without extension'}; expected a spec "
-                                  "(.toml, .json), trained weights (.keras, .pt, .pth) or an input (.csv, .npy)")
+                                  "(.toml, .json), trained weights (.keras, .pt, .pth), an input (.csv, .npy) or a sweep's "
+                                  "results folder")
         except RnnvizError as exc:
             self.error.emit(str(exc))
             return False
@@ -135,12 +140,18 @@ class Files(QObject):
     @staticmethod
     def accepts(urls: list[QUrl]) -> bool:
         """Whether a drop of ``urls`` is files the app can open."""
-        return bool(urls) and all(u.isLocalFile() and Path(u.toLocalFile()).suffix.lower() in OPENABLE for u in urls)
+        return bool(urls) and all(u.isLocalFile() and (Path(u.toLocalFile()).suffix.lower() in OPENABLE
+                                                       or Path(u.toLocalFile()).is_dir()) for u in urls)
 
     # --- dialogs ------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open", self._last_dir(),
                                               "rnnviz files (*.toml *.json *.keras *.pt *.pth *.csv *.npy)")
+        if path:
+            self.open_file(path)
+
+    def open_folder_dialog(self) -> None:
+        path = QFileDialog.getExistingDirectory(self.dialog_parent, "Open a sweep's results folder", self._last_dir())
         if path:
             self.open_file(path)
 
