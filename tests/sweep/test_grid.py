@@ -153,3 +153,13 @@ def test_bad_flags_are_refused_by_the_parser(base_dir, capsys):
             main(["sweep", str(path), *flags] + (["--out", str(base_dir / "out")] if flags else []))
         assert exit_.value.code == 2
     assert not (base_dir / "out").exists()
+
+
+def test_the_readme_example_is_a_valid_sweep(base_dir):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Sweeps"):]
+    example = section[section.index("```toml\n") + 8:section.index("```\n", section.index("```toml\n"))]
+    write(base_dir, "base.toml", BASE)
+    points = expand(load_sweep_file(write(base_dir, "sweep.toml", example)))
+    assert len(points) == 5 * 2 * 3 * 4
+    assert points[-1].spec.layers[0].type == "LSTM" and points[-1].spec.layers[0].units == 128
