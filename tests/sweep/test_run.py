@@ -110,6 +110,8 @@ def test_result_files_agree(two_workers, tmp_path):
     assert info["grid"] == GRID and info["points"] == info["done"] == 12 and info["complete"]
     assert {"rnnviz", "torch", "dask", "python"} <= set(info["versions"])
     assert info["timings"]["point_s"]["total"] > 0
+    (tmp_path / JOURNAL).unlink()  # a results folder copied without its journal still reads
+    assert read_results(tmp_path) == rows
 
 
 def test_a_torn_last_line_is_dropped_and_recomputed(two_workers, tmp_path):
@@ -151,3 +153,14 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path, dask_threads):
     finally:
         holder.close()
 
+
+
+def test_a_sweep_stopped_on_dask_is_finished_locally(dask_threads, two_workers, tmp_path):
+    count = []
+    first = run_sweep(SWEEP, tmp_path / "out", dask_threads, compute=fake_rows,
+                      progress=lambda done, total, result: count.append(done), should_stop=lambda: len(count) > 3)
+    assert first.done == 3 and not first.complete
+    second = run_sweep(SWEEP, tmp_path / "out", two_workers, compute=fake_rows)
+    assert (second.computed, second.complete) == (9, True)
+    run_sweep(SWEEP, tmp_path / "whole", two_workers, compute=fake_rows)
+    assert read_results(tmp_path / "out") == read_results(tmp_path / "whole")
