@@ -1,38 +1,29 @@
-"""``rnnviz train``: one real run through ``main.py``, and every bad flag one line and exit status 2, refused
-before any training."""
-
-import os
-import subprocess
-import sys
-from pathlib import Path
+"""``rnnviz train`` through the command line's entry point: a short run, and every bad flag one line and exit
+status 2, refused before any training."""
 
 import numpy as np
 import pytest
 
 from rnnviz.__main__ import main
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_train_writes_the_files_and_ends_with_the_test_error(tmp_path):
-    out = tmp_path / "ff"
-    env = {k: v for k, v in os.environ.items() if k != "RNNVIZ_DEBUG"}
-    done = subprocess.run([sys.executable, "main.py", "train", "flipflop", "--type", "GRU", "--units", "5",
-                           "--steps", "3", "--seed", "2", "--out", str(out), "--progress"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
-    assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in out.iterdir()) == ["input.npy", "model.pt", "target.npy", "train.csv"]
-    last = done.stdout.splitlines()[-1]
-    assert last.startswith("test error (mean squared error on input.npy, 500 steps): ")
-    assert float(last.rsplit(" ", 1)[1]) > 0
-    assert "3/3" in done.stderr  # the progress bar ran to the end
-    assert np.load(out / "input.npy").shape == (500, 3)
-
 
 def run_main(capsys, *argv):
     status = main(["train", *argv])
     captured = capsys.readouterr()
     return status, captured.out, captured.err
+
+
+def test_train_writes_the_files_and_ends_with_the_test_error(capsys, tmp_path):
+    out = tmp_path / "ff"
+    status, stdout, stderr = run_main(capsys, "flipflop", "--type", "GRU", "--units", "5", "--steps", "3",
+                                      "--seed", "2", "--out", str(out), "--progress")
+    assert status == 0, stderr
+    assert sorted(p.name for p in out.iterdir()) == ["input.npy", "model.pt", "target.npy", "train.csv"]
+    last = stdout.splitlines()[-1]
+    assert last.startswith("test error (mean squared error on input.npy, 500 steps): ")
+    assert float(last.rsplit(" ", 1)[1]) > 0
+    assert "3/3" in stderr  # the progress bar ran to the end
+    assert np.load(out / "input.npy").shape == (500, 3)
 
 
 @pytest.mark.parametrize("argv, needle", [
