@@ -36,6 +36,7 @@ MAX_DELAY = 50
 SINE_LEVELS = 51  # training frequencies, as in Sussillo & Barak's sine-wave generator
 SINE_OMEGA = (0.1, 0.6)  # radians per step, lowest and highest training frequency
 TEST_TIMESTEPS = 500  # long enough for the flip-flop test to visit all 8 memories
+TASK_NAMES = ("flipflop", "delay", "sine")
 
 
 def flipflop_targets(pulses: np.ndarray) -> np.ndarray:
@@ -129,13 +130,11 @@ def make_task(name: str, delay: int | None = None) -> Task:
                     learning_rate=1e-2, input_noise=0.1, draw=flipflop_batch, test=flipflop_test)
     if name == "delay":
         d = DEFAULT_DELAY if delay is None else delay
-        if isinstance(d, bool) or not isinstance(d, int) or not 1 <= d <= MAX_DELAY:
+        if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 1 <= d <= MAX_DELAY:
             raise TrainingError(f"delay: expected a whole number of steps from 1 to {MAX_DELAY}, got {d!r}")
         return Task(name, 1, 1, timesteps=100, batch=64, default_steps=1500, learning_rate=1e-2, input_noise=0.0,
-                    draw=lambda rng, b, t: delay_batch(rng, b, t, d),
-                    test=lambda rng: tuple(a[0] for a in delay_batch(rng, 1, TEST_TIMESTEPS, d)))
+                    draw=lambda rng, b, t: delay_batch(rng, b, t, int(d)),
+                    test=lambda rng: tuple(a[0] for a in delay_batch(rng, 1, TEST_TIMESTEPS, int(d))))
     return Task(name, 1, 1, timesteps=200, batch=64, default_steps=2000, learning_rate=1e-2, input_noise=0.0,
                 draw=sine_batch, test=lambda rng: sine_test(rng, 200))
 
-
-TASK_NAMES = ("flipflop", "delay", "sine")
