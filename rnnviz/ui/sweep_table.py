@@ -92,6 +92,15 @@ class SweepTable:
         return list(self.grid)
 
     @property
+    def varied(self) -> list[str]:
+        """The axes with more than one value (the others only fix a field of every point)."""
+        return [axis for axis, values in self.grid.items() if len(values) > 1]
+
+    def has_values(self, metric: str) -> bool:
+        """Whether any row has a finite value of ``metric`` (NaN: the analysis did not give it)."""
+        return any(isinstance(row.get(metric), (int, float)) and np.isfinite(row[metric]) for row in self.rows)
+
+    @property
     def points_done(self) -> int:
         return len({row["point"] for row in self.rows})
 

@@ -74,9 +74,8 @@ class SweepView(View):
             controls.addWidget(QLabel(text))
             controls.addWidget(self.choosers[part])
             self.choosers[part].currentIndexChanged.connect(self._chosen)
+            self.choosers[part].setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         controls.addStretch(1)
-        self.progress = QLabel()  # the sweep the app runs, if any
-        controls.addWidget(self.progress)
         self.new_button = QPushButton("New sweep…")
         self.new_button.setToolTip("Run a sweep of the current model over a grid you type in")
         self.new_button.clicked.connect(self.runner.edit_and_start)
@@ -103,7 +102,12 @@ class SweepView(View):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(controls)
         layout.addWidget(splitter, 1)
-        layout.addWidget(self.info)
+        self.progress = QLabel()  # the sweep the app runs, if any
+        self.progress.setStyleSheet("padding: 2px 6px")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.info, 1)
+        bottom.addWidget(self.progress)
+        layout.addLayout(bottom)
 
     # --- what is shown ------------------------------------------------------------------------------
     def open_results(self, folder: str | Path) -> None:
@@ -114,8 +118,10 @@ class SweepView(View):
         """Show ``table`` (read from a folder, or filled by a sweep the app runs), choosers reset to it."""
         self.table, self.folder = table, folder
         axes, preferred = table.axes, dict(PREFERRED)
-        self._fill("metric", [(metric_label(m), m) for m in table.metrics],
-                   "lambda_max" if "lambda_max" in table.metrics else table.metrics[0])
+        shown = [m for m in sorted(table.metrics, key=lambda m: m != "lambda_max")
+                 if not table.rows or table.has_values(m)]
+        self._fill("metric", [(metric_label(m), m) for m in table.metrics], (shown or table.metrics)[0])
+        axes = table.varied + [a for a in axes if a not in table.varied]  # defaults: axes that vary first
         x = preferred["x"] if preferred["x"] in axes else axes[0]
         rest = [a for a in axes if a != x]
         y = preferred["y"] if preferred["y"] in rest else (rest[0] if rest else None)
@@ -172,21 +178,21 @@ class SweepView(View):
         finite = np.concatenate([p.mean[p.count > 0] for p in panels])
         low, high = self._levels(metric, finite)
         cmap = DIVERGING if metric in CENTRED else SEQUENTIAL
-        others = [a for a in table.axes if a not in (x, y, facet)]
         layer, direction = stream
-        heading = f"{metric_label(metric)} · layer {layer} {direction}" + \
-            (f" · mean over {', '.join(others)}" if others else "")
+        heading = f"{metric_label(metric)} · layer {layer} {direction}" + self._rest(x, y, facet) + \
+            ("" if finite.size else " · no values (yet)")
         self.diagram.addLabel(heading, row=0, col=0, colspan=len(facets) + 1, size="11pt", color="#202020")
         images = []
         labelled = sum(p.mean.size for p in panels) <= MAX_LABELLED_CELLS
         for column, (value, cells) in enumerate(zip(facets, panels)):
             plot = self.diagram.addPlot(row=1, col=column)
             self._style_panel(plot, x, y, column == 0, f"{facet} = {value_text(value)}" if facet else None)
-            image = pg.ImageItem(self._coloured(cells.mean, cmap, low, high), axisOrder="row-major")
+            rgb = self._coloured(cells.mean, cmap, low, high)
+            image = pg.ImageItem(rgb, axisOrder="row-major")
             image.setRect(-0.5, -0.5, cells.mean.shape[1], cells.mean.shape[0])
             plot.addItem(image)
             if labelled:
-                self._label_cells(plot, cells.mean, metric in CENTRED and high > 0, high)
+                self._label_cells(plot, cells.mean, rgb)
             images.append(image)
             self.panels.append((plot, value))
         bar = pg.ColorBarItem(values=(low, high), colorMap=cmap, interactive=False,
@@ -194,6 +200,8 @@ class SweepView(View):
         bar_axis = bar.getAxis("right")
         bar_axis.setTextPen("#202020")
         bar_axis.setPen("#202020")
+        bar_axis.enableAutoSIPrefix(False)  # "(x0.001)" on a fraction's scale reads as a different quantity
+        bar_axis.setScale(1.0)
         bar_axis.setLabel(metric_label(metric), color="#202020")
         self.diagram.addItem(bar, row=1, col=len(facets))
         self._draw_lines(metric, stream, x, facet, facets)
@@ -201,6 +209,13 @@ class SweepView(View):
         self.info.setText(f"{done} of {table.total} points" + (f" in {self.folder}" if self.folder else "") +
                           " · hover a cell for its spread, click it to open that point")
         self.drawn = True
+
+    def _rest(self, *shown: str | None) -> str:
+        """What the axes not drawn do: the varied ones are averaged over, the others fix one value."""
+        table = self.table
+        varied = [a for a in table.varied if a not in shown]
+        fixed = [f"{a} = {value_text(table.grid[a][0])}" for a in table.axes if a not in shown and a not in table.varied]
+        return (f" · mean over {', '.join(varied)}" if varied else "") + (f" · {', '.join(fixed)}" if fixed else "")
 
     @staticmethod
     def _levels(metric: str, finite: np.ndarray) -> tuple[float, float]:
@@ -240,11 +255,13 @@ class SweepView(View):
         plot.setYRange(-0.5, (len(table.grid[y]) if y else 1) - 0.5, padding=0)
 
     @staticmethod
-    def _label_cells(plot: pg.PlotItem, mean: np.ndarray, centred: bool, reach: float) -> None:
+    def _label_cells(plot: pg.PlotItem, mean: np.ndarray, rgb: np.ndarray) -> None:
+        """Each cell's mean written in it, white on dark colours and dark on light ones."""
+        luminance = rgb @ np.array([0.299, 0.587, 0.114])
         for (yi, xi), value in np.ndenumerate(mean):
             if np.isfinite(value):
-                dark = centred and abs(value) > 0.6 * reach
-                text = pg.TextItem(f"{value:.3g}", color="w" if dark else "#202020", anchor=(0.5, 0.5))
+                text = pg.TextItem(f"{value:.3g}", color="w" if luminance[yi, xi] < 140 else "#202020",
+                                   anchor=(0.5, 0.5))
                 text.setPos(xi, yi)
                 plot.addItem(text)
 
@@ -258,6 +275,7 @@ class SweepView(View):
         plot = self.lines.getPlotItem()
         plot.setLabel("bottom", x, color="#202020")
         plot.setLabel("left", SHORT_LABELS.get(metric, metric), color="#202020")
+        plot.getAxis("left").enableAutoSIPrefix(False)
         plot.getAxis("bottom").setTicks(None if numeric else [[(i, value_text(v)) for i, v in enumerate(values)]])
         if metric in CENTRED:
             self.lines.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen("#888888", style=Qt.PenStyle.DashLine)))
@@ -265,13 +283,13 @@ class SweepView(View):
         for i, value in enumerate(facets):
             colour = pg.mkColor(LINE_COLOURS[i % len(LINE_COLOURS)])
             curve = table.curve(metric, stream, x, (facet, value) if facet else None)
+            if not np.isfinite(curve).any():
+                continue  # nothing to draw yet (pyqtgraph warns about an all-NaN curve)
             self.lines.plot(positions, curve, pen=pg.mkPen(colour, width=2), symbol="o", symbolBrush=colour,
                             symbolPen=None, symbolSize=6, connect="finite")
             if facet:
                 keys.append(f"<span style='color:{colour.name()}'>━ {value_text(value)}</span>")
-        others = [a for a in table.axes if a not in (x, facet)]
-        plot.setTitle(f"<span style='color:#202020'>{metric_label(metric)} against {x}"
-                      f"{' (mean over ' + ', '.join(others) + ')' if others else ''}</span>"
+        plot.setTitle(f"<span style='color:#202020'>{metric_label(metric)} against {x}{self._rest(x, facet)}</span>"
                       + ("&nbsp;&nbsp;&nbsp;" + "&nbsp;&nbsp;".join(keys) if keys else ""), size="10pt")
 
     # --- hover and click ----------------------------------------------------------------------------
