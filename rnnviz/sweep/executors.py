@@ -20,7 +20,8 @@ from typing import Any, Callable, Iterable, Iterator
 from rnnviz.errors import RnnvizError
 
 CONNECT_TIMEOUT_S = 10
-RETRIES = 3  # how often Dask reruns a point whose worker died or which raised
+RETRIES = 3  # how often Dask reruns a point that raised (one whose worker died: the scheduler's allowed-failures)
+_END = object()
 
 
 class Executor(ABC):
@@ -61,12 +62,12 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 class LocalExecutor(Executor):
-    """A pool of ``workers`` spawned processes on this machine (default: one per CPU), started on first use
-    and kept for the next sweep until :meth:`close`."""
+    """A pool of ``workers`` processes on this machine (default: one per CPU), started on first use and kept
+    for the next sweep until :meth:`close`."""
 
     def __init__(self, workers: int | None = None) -> None:
         if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
-            raise RnnvizError(f"--workers: must be an integer >= 1, got {workers!r}")
+            raise RnnvizError(f"workers: must be an integer >= 1, got {workers!r}")
         self.workers = workers or os.cpu_count() or 1
         self._pool: ProcessPoolExecutor | None = None
 
@@ -134,9 +135,6 @@ class LocalExecutor(Executor):
             self._abandon()
 
 
-_END = object()
-
-
 def _close_half_made(exc: BaseException, client_type: type) -> None:
     """Close the Client that failed to start (found in the traceback) while its event loop still runs:
     otherwise its finaliser tries at interpreter exit, waits 4 s and prints a traceback."""
@@ -165,7 +163,7 @@ def _probe(address: str, timeout: float) -> None:
 
 class DaskExecutor(Executor):
     """Points as tasks on a ``dask.distributed`` cluster. A worker that dies costs only its points, which the
-    scheduler runs again (up to ``retries`` times each) on the others."""
+    scheduler runs again on the others; a point that raises is tried ``retries`` more times."""
 
     def __init__(self, client: Any, retries: int = RETRIES, owns_client: bool = False) -> None:
         self.client = client
@@ -203,8 +201,8 @@ class DaskExecutor(Executor):
                 try:
                     yield future.result()
                 except KilledWorker:
-                    raise RnnvizError(f"a point killed {self.retries + 1} Dask workers in turn (out of memory?); "
-                                      "the finished points are saved") from None
+                    raise RnnvizError("a point killed every Dask worker that ran it (out of memory?); the finished "
+                                      "points are saved") from None
         finally:
             unfinished = [f for f in futures if not f.done()]
             if unfinished:

@@ -20,7 +20,8 @@ from rnnviz.spec import ModelSpec
 from rnnviz.sweep.executors import Executor, LocalExecutor
 from rnnviz.sweep.grid import Point, Sweep, expand, sweep_hash
 from rnnviz.sweep.point import PointResult, PointTask, Row, evaluate
-from rnnviz.sweep.store import Journal, check_journal, point_seconds, read_journal, tidy_rows, write_results
+from rnnviz.sweep.store import (Journal, check_journal, point_seconds, read_journal, tidy_rows, write_info,
+                               write_results)
 
 Progress = Callable[[int, int, "PointResult | None"], None]
 _VERSIONS = ("rnnviz", "torch", "numpy", "dask", "distributed", "pyarrow")
@@ -129,6 +130,8 @@ def run_sweep(sweep: Sweep | SweepPlan, out_dir: str | Path | None = None, execu
     total = len(plan.points)
     journal = Journal(plan.out_dir, plan.fingerprint, total)
     try:
+        # Written first, so that the app can open the folder while the points arrive (``read_results``).
+        write_info(plan.out_dir, _info(plan, journal.finished, executor.describe(), started, 0.0, 0))
         if progress is not None:
             progress(len(journal.finished), total, None)
         todo = [p for p in plan.points if p.index not in journal.finished]

@@ -133,6 +133,13 @@ def _arrow_column(values: list[Any]) -> Any:
         return pa.array([str(v) for v in values])
 
 
+def write_info(out_dir: Path, info: Mapping[str, Any]) -> Path:
+    with atomic_write(out_dir / INFO) as fh:
+        json.dump(info, fh, indent=2)
+        fh.write("\n")
+    return out_dir / INFO
+
+
 def write_results(out_dir: Path, columns: list[str], rows: list[Row], info: Mapping[str, Any]) -> list[Path]:
     """Write results.csv, results.parquet and sweep.json atomically (each complete, or absent/unchanged)."""
     import pyarrow as pa
@@ -146,10 +153,7 @@ def write_results(out_dir: Path, columns: list[str], rows: list[Row], info: Mapp
         else pa.table({column: pa.array([], pa.null()) for column in columns})
     with atomic_write(out_dir / RESULTS_PARQUET, "wb") as fh:
         pq.write_table(table, fh)
-    with atomic_write(out_dir / INFO) as fh:
-        json.dump(info, fh, indent=2)
-        fh.write("\n")
-    return [out_dir / RESULTS_CSV, out_dir / RESULTS_PARQUET, out_dir / INFO]
+    return [out_dir / RESULTS_CSV, out_dir / RESULTS_PARQUET, write_info(out_dir, info)]
 
 
 def read_results(out_dir: str | Path) -> list[Row]:

@@ -157,9 +157,10 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path, dask_threads):
 
 def test_a_sweep_stopped_on_dask_is_finished_locally(dask_threads, two_workers, tmp_path):
     count = []
-    first = run_sweep(SWEEP, tmp_path / "out", dask_threads, compute=fake_rows,
-                      progress=lambda done, total, result: count.append(done), should_stop=lambda: len(count) > 3)
+    first = run_sweep(SWEEP, tmp_path / "out", dask_threads, compute=fake_rows, should_stop=lambda: len(count) > 3,
+                      progress=lambda done, total, result: count.append((tmp_path / "out" / "sweep.json").exists()))
     assert first.done == 3 and not first.complete
+    assert all(count)  # sweep.json is there from the start, for the app to open the folder while points arrive
     second = run_sweep(SWEEP, tmp_path / "out", two_workers, compute=fake_rows)
     assert (second.computed, second.complete) == (9, True)
     run_sweep(SWEEP, tmp_path / "whole", two_workers, compute=fake_rows)
