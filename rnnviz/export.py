@@ -11,6 +11,7 @@ import errno
 import json
 import os
 import secrets
+import zipfile
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ import numpy as np
 
 from rnnviz.errors import RnnvizError
 from rnnviz.spec import ModelSpec
+from rnnviz.spool import row_chunks
 from rnnviz.summary import Summary
 
 FLOAT = "%.9g"
@@ -43,10 +45,10 @@ class ExportedTrace(Protocol):
 
 
 def _row_chunks(values: np.ndarray) -> Iterator[tuple[int, list]]:
-    """(first row, rows as lists) of a 2-D array, about ``CHUNK_VALUES`` values at a time."""
-    step = max(1, CHUNK_VALUES // max(1, values.shape[1]))
-    for start in range(0, values.shape[0], step):
-        yield start, values[start:start + step].tolist()
+    """(first row, rows as lists) of a 2-D array, about ``CHUNK_VALUES`` values at a time; a spooled
+    array's pages are dropped after each chunk, so that exporting streams through memory."""
+    for start, rows in row_chunks(values, CHUNK_VALUES // max(1, values.shape[1])):
+        yield start, rows.tolist()
 
 
 def _prepare_dir(out_dir: Path) -> None:
@@ -190,6 +192,18 @@ def _write_long(fh: IO, prefix: str, values: np.ndarray) -> None:
             fh.writelines(f"{prefix}{t},{u},{FLOAT % v}\n" for u, v in enumerate(line))
 
 
+def _savez(fh: IO, arrays: dict[str, np.ndarray]) -> None:
+    """What ``np.savez`` writes (an uncompressed zip of ``.npy`` members), each array written a few MiB at a
+    time from its own memory: ``np.savez`` copies it in 16 MiB pieces through ``tobytes``, and reads a
+    spooled array whole into memory."""
+    with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, values in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array_header_1_0(member, np.lib.format.header_data_from_array_1_0(values))
+                for _, rows in row_chunks(values, CHUNK_VALUES // max(1, values.shape[1])):
+                    member.write(memoryview(np.ascontiguousarray(rows)).cast("B"))
+
+
 def write_npz(trace: ExportedTrace, out_dir: Path) -> list[Path]:
     """One ``hidden_states.npz`` with ``inputs``, ``layer{i}_{direction}`` and the gates and cell states as
     ``layer{i}_{direction}_{gate}`` (GRU ``z,r,hh``, LSTM ``i,f,g,o,c``); plus ``summary.json``, ``spec.toml``
@@ -201,7 +215,7 @@ def write_npz(trace: ExportedTrace, out_dir: Path) -> list[Path]:
                   for layer, direction, gate, values in trace.gate_streams())
     path = out_dir / "hidden_states.npz"
     with atomic_write(path, "wb") as fh:
-        np.savez(fh, **arrays)
+        _savez(fh, arrays)
     written = [path]
     if trace.spec.input.source == "file":
         with atomic_write(out_dir / "inputs.npy", "wb") as fh:

@@ -7,6 +7,7 @@ state after it has read inputs ``T-1 … t``), as Keras and torch align them.
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator
@@ -15,9 +16,15 @@ import numpy as np
 
 from rnnviz.errors import RnnvizError
 from rnnviz.spec import ModelSpec
+from rnnviz.spool import release, row_chunks, spool_folder, spooled_arrays
 from rnnviz.summary import Summary, summary
 
 SATURATION_THRESHOLD = 0.95
+# Recorded states larger than this go to a file-backed spool and stream through memory (rnnviz.spool),
+# so that a run of a million steps of 64 units (244 MiB of SimpleRNN states, 1.4 GiB of LSTM states and
+# gates) stays within a few hundred MB besides torch's own 220 MB. Smaller ones stay in memory.
+SPOOL_ABOVE = 128 * 2**20
+CHUNK_ROWS_BYTES = 4 * 2**20  # rows of a state array read at a time where it is read whole
 
 
 def _with_text_shape(spec: ModelSpec) -> ModelSpec:
@@ -31,12 +38,22 @@ def _with_text_shape(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def trace_bytes(spec: ModelSpec) -> int:
+def state_bytes(spec: ModelSpec) -> int:
     """Bytes the recorded states of ``spec`` will take (hidden states plus GRU gates, LSTM gates and cell states)."""
     spec = _with_text_shape(spec)
     steps = spec.input.timesteps or 0
-    per_step = sum(len(l.directions) * l.units * (1 + len(l.gates)) for l in spec.layers)
-    return 4 * steps * (per_step + (spec.input.features or 0))
+    return 4 * steps * sum(len(l.directions) * l.units * (1 + len(l.gates)) for l in spec.layers)
+
+
+def trace_bytes(spec: ModelSpec) -> int:
+    """Bytes a trace of ``spec`` takes: its states and its input sequence."""
+    spec = _with_text_shape(spec)
+    return state_bytes(spec) + 4 * (spec.input.timesteps or 0) * (spec.input.features or 0)
+
+
+def spooled(spec: ModelSpec) -> bool:
+    """Whether the states of ``spec`` go to a spool on disk (see :mod:`rnnviz.spool`) rather than memory."""
+    return state_bytes(spec) > SPOOL_ABOVE
 
 
 def _available_memory() -> int | None:
@@ -62,18 +79,26 @@ def weight_bytes(spec: ModelSpec) -> int:
 
 
 def check_memory(spec: ModelSpec, origin: str | None = None) -> None:
-    """Refuse, before allocating anything, a run whose weights and states would not fit in memory.
+    """Refuse, before allocating anything, a run whose weights and states would not fit.
 
-    The engine briefly holds about as much again on the compute device, so the states and weights may
-    use at most half of the memory available now. ``origin`` (the spec's file) prefixes the message.
+    The engine briefly holds about as much again on the compute device, so what stays in memory may
+    use at most half of the memory available now; spooled states need as much free disk in the
+    spool's folder instead. ``origin`` (the spec's file) prefixes the message.
     """
-    need = trace_bytes(spec) + weight_bytes(spec)
+    where = f"{origin + ': ' if origin else ''}model too large: "
+    in_memory = trace_bytes(spec) + weight_bytes(spec)
+    if spooled(spec):
+        on_disk, in_memory = state_bytes(spec), in_memory - state_bytes(spec)
+        free = shutil.disk_usage(spool_folder()).free
+        if on_disk > free:
+            raise RnnvizError(f"{where}its recorded states need about {on_disk / 2**30:.1f} GiB on disk and "
+                              f"{spool_folder()} has {free / 2**30:.1f} GiB free; use fewer timesteps, layers or "
+                              "units, or point TMPDIR at a larger disk")
     available = _available_memory()
-    if available is not None and 2 * need > available:
+    if available is not None and 2 * in_memory > available:
         raise RnnvizError(
-            f"{origin + ': ' if origin else ''}model too large: its weights and every recorded state need about "
-            f"{need / 2**30:.1f} GiB, and only {available / 2**30:.1f} GiB of memory is available; use fewer "
-            "timesteps, layers or units"
+            f"{where}its weights and every recorded state need about {in_memory / 2**30:.1f} GiB, and only "
+            f"{available / 2**30:.1f} GiB of memory is available; use fewer timesteps, layers or units"
         )
 
 
@@ -105,11 +130,13 @@ class Trace:
                  device: str = "cpu") -> Trace:
         check_memory(spec)
         steps = spec.input.timesteps
+        shapes = [(steps, layer.units) for layer in spec.layers for _ in layer.directions for _ in range(1 + len(layer.gates))]
+        arrays = iter(spooled_arrays(shapes) if spooled(spec) else [np.zeros(shape, np.float32) for shape in shapes])
         hidden, gates = [], []
         for layer in spec.layers:
-            hidden.append({d: np.zeros((steps, layer.units), np.float32) for d in layer.directions})
-            gates.append({d: {g: np.zeros((steps, layer.units), np.float32) for g in layer.gates}
-                          for d in layer.directions})
+            per_direction = {d: [next(arrays) for _ in range(1 + len(layer.gates))] for d in layer.directions}
+            hidden.append({d: values[0] for d, values in per_direction.items()})
+            gates.append({d: dict(zip(layer.gates, values[1:])) for d, values in per_direction.items()})
         return cls(spec, inputs, names, model_name, device, hidden, gates)
 
     @property
@@ -163,8 +190,24 @@ class Trace:
                     yield i, direction, name, values
 
     def saturation(self, threshold: float = SATURATION_THRESHOLD) -> list[tuple[int, str, np.ndarray, np.ndarray]]:
-        """(layer, direction, saturated fraction per t, mean tanh gain per t) for every stream."""
-        return [(i, d, *saturation_stats(h, threshold)) for i, d, h in self.streams()]
+        """(layer, direction, saturated fraction per t, mean tanh gain per t) for every stream.
+
+        Computed a few MiB of rows at a time: the temporaries of a whole stream at once were twice its size.
+        """
+        stats = []
+        for i, d, h in self.streams():
+            parts = [saturation_stats(rows, threshold)
+                     for _, rows in row_chunks(h, CHUNK_ROWS_BYTES // (4 * max(1, h.shape[1])))]
+            stats.append((i, d, np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])))
+        return stats
+
+    def release(self) -> None:
+        """Drop the resident pages of spooled states (see :mod:`rnnviz.spool`); nothing for states in memory."""
+        for per_direction, gates in zip(self._hidden, self._gates):
+            for direction, states in per_direction.items():
+                release(states)
+                for values in gates[direction].values():
+                    release(values)
 
     def summary(self) -> Summary:
         return summary(self.spec, self.names, self.model_name)

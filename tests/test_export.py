@@ -293,7 +293,7 @@ def test_failure_in_npz_leaves_nothing(trace, tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(export.np, "savez", boom)
+    monkeypatch.setattr(export, "_savez", boom)
     with pytest.raises(RuntimeError):
         trace.to_npz(tmp_path / "out")
     assert list((tmp_path / "out").iterdir()) == []

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 BLOCK = 256
 FIRST_BLOCK = 32
 AHEAD = 1  # blocks a CPU sweep may compute beyond the one the generator waits for (see _Workers)
+RELEASE_EVERY = 32 * 2**20  # bytes of yielded rows after which a spooled trace's pages are dropped
 
 
 def block_edges(steps: int) -> list[int]:
@@ -443,6 +444,7 @@ class Stepper:
         """
         layers = self._sweeps()
         workers = _Workers(layers, self.thread_init) if self.device == "cpu" else None
+        unreleased = 0  # bytes of rows handed over since a spooled trace last dropped its pages
         try:
             steps = self.spec.input.timesteps
             for index, sweeps in enumerate(layers):
@@ -454,10 +456,16 @@ class Stepper:
                             sweep.run(k)
                     done = index * steps + sweeps[0].edges[k + 1]
                     for sweep in sweeps:
-                        yield self._record(index, sweep, k, done)
+                        block = self._record(index, sweep, k, done)
+                        yield block
+                        unreleased += block.hidden.nbytes * (1 + len(block.gates))
+                    if unreleased >= RELEASE_EVERY:
+                        self.trace.release()
+                        unreleased = 0
         finally:
             if workers is not None:
                 workers.stop()
+            self.trace.release()
 
     def _record(self, layer: int, sweep: _Sweep, k: int, done: int) -> Block:
         """Bring one finished block into the trace (off the CPU) and return copies of it."""
