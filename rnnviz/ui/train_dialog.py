@@ -122,10 +122,12 @@ class TrainDialog(QDialog):
         form.addRow("Seed", self.seed)
         form.addRow("Save in", folder_row)
 
-        self.plot = pg.PlotWidget(background="w", title="training loss")
+        self.plot = pg.PlotWidget(background="w")
+        self.plot.setTitle("training loss", color="#202020", size="10pt")
         self.plot.setLogMode(y=True)
-        self.plot.setLabel("bottom", "training step")
-        self.plot.setLabel("left", "loss (mean squared error)")
+        for side, label in (("bottom", "training step"), ("left", "loss (mean squared error)")):
+            self.plot.setLabel(side, label, color="#202020")
+            self.plot.getAxis(side).setTextPen("#202020")
         self.plot.showGrid(x=True, y=True, alpha=0.3)
         self.curve = self.plot.plot(pen=pg.mkPen((31, 119, 180), width=1))
         self.loss_values: list[float] = []

@@ -37,6 +37,7 @@ LINE_COLOURS = [(40, 40, 40), (230, 159, 0), (117, 112, 179), (27, 158, 119), (2
 MAX_LABELLED_CELLS = 400  # cells get their value written in them up to this many (else the text is noise)
 NONE = "(none)"
 REDRAW_MS = 250
+CELL_POINTS = 8.0
 PREFERRED = {"x": "init.gain", "y": "layers.1.units", "facet": "layers.1.type"}
 
 
@@ -183,16 +184,18 @@ class SweepView(View):
             ("" if finite.size else " · no values (yet)")
         self.diagram.addLabel(heading, row=0, col=0, colspan=len(facets) + 1, size="11pt", color="#202020")
         images = []
+        font = self.font()
+        font.setPointSizeF(CELL_POINTS)
         labelled = sum(p.mean.size for p in panels) <= MAX_LABELLED_CELLS
         for column, (value, cells) in enumerate(zip(facets, panels)):
             plot = self.diagram.addPlot(row=1, col=column)
             self._style_panel(plot, x, y, column == 0, f"{facet} = {value_text(value)}" if facet else None)
             rgb = self._coloured(cells.mean, cmap, low, high)
-            image = pg.ImageItem(rgb, axisOrder="row-major")
+            image = pg.ImageItem(rgb, axisOrder="row-major", levels=(0, 255))  # colours as given, not stretched
             image.setRect(-0.5, -0.5, cells.mean.shape[1], cells.mean.shape[0])
             plot.addItem(image)
             if labelled:
-                self._label_cells(plot, cells.mean, rgb)
+                self._label_cells(plot, cells.mean, rgb, font)
             images.append(image)
             self.panels.append((plot, value))
         bar = pg.ColorBarItem(values=(low, high), colorMap=cmap, interactive=False,
@@ -255,13 +258,14 @@ class SweepView(View):
         plot.setYRange(-0.5, (len(table.grid[y]) if y else 1) - 0.5, padding=0)
 
     @staticmethod
-    def _label_cells(plot: pg.PlotItem, mean: np.ndarray, rgb: np.ndarray) -> None:
+    def _label_cells(plot: pg.PlotItem, mean: np.ndarray, rgb: np.ndarray, font) -> None:
         """Each cell's mean written in it, white on dark colours and dark on light ones."""
         luminance = rgb @ np.array([0.299, 0.587, 0.114])
         for (yi, xi), value in np.ndenumerate(mean):
             if np.isfinite(value):
-                text = pg.TextItem(f"{value:.3g}", color="w" if luminance[yi, xi] < 140 else "#202020",
+                text = pg.TextItem(f"{value:.2g}", color="w" if luminance[yi, xi] < 140 else "#202020",
                                    anchor=(0.5, 0.5))
+                text.setFont(font)
                 text.setPos(xi, yi)
                 plot.addItem(text)
 
