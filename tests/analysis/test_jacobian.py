@@ -1,0 +1,49 @@
+"""Per-step Jacobians of a run against autograd, their matrix-free form against the dense one, and
+their norms against LAPACK."""
+
+import numpy as np
+import pytest
+import torch
+
+from rnnviz.analysis import cellmaps, jacobian
+from rnnviz.analysis.streams import streams
+from tests.analysis.helpers import random_cell, run, spec
+
+
+def test_stream_jacobians_match_autograd_at_the_previous_state():
+    model, trace = run(spec("GRU", units=5, layers=2, bidirectional=True, timesteps=12))
+    for s in streams(trace, model.weights):
+        jac = jacobian.jacobians(s)
+        prev = s.previous()
+        for t in (0, 5, s.steps - 1):
+            x = torch.as_tensor(s.inputs[t:t + 1], dtype=torch.float64)
+            reference = torch.autograd.functional.jacobian(
+                lambda h: cellmaps.step(s.cell, x, h[None])[0], torch.as_tensor(prev[t], dtype=torch.float64))
+            np.testing.assert_allclose(jac[t].numpy(), reference.numpy(), atol=1e-10)
+
+
+def linearised(kind, units, batch=48, seed=0):
+    cell = cellmaps.torch_cell(random_cell(kind, units, 3, scale=2.0, seed=units + seed))
+    gen = torch.Generator().manual_seed(seed)
+    states = 0.5 * torch.randn(batch, cell.state_size, dtype=torch.float64, generator=gen)
+    return cellmaps.linearise(cell, torch.randn(batch, 3, dtype=torch.float64, generator=gen), states)
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
+def test_matrix_free_products_match_the_dense_jacobian(kind):
+    lin = linearised(kind, 7)
+    dense = lin.dense()
+    rows = torch.randn(dense.shape[0], 3, dense.shape[1], dtype=torch.float64)
+    np.testing.assert_allclose(lin.apply(rows).numpy(), (rows @ dense.mT).numpy(), atol=1e-12)
+    np.testing.assert_allclose(lin.apply_transpose(rows).numpy(), (rows @ dense).numpy(), atol=1e-12)
+    np.testing.assert_allclose(jacobian._frobenius(lin).numpy(), torch.linalg.matrix_norm(dense).numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("units,kind", [(8, "GRU"), (40, "SimpleRNN"), (48, "GRU"), (24, "LSTM")])
+def test_norms_match_lapack(units, kind):
+    lin = linearised(kind, units)
+    jac = lin.dense().numpy()
+    eig = np.abs(np.linalg.eigvals(jac)).max(axis=1)
+    svd = np.linalg.svd(jac, compute_uv=False)[:, 0]
+    np.testing.assert_allclose(jacobian.sigma_max(lin).numpy(), svd, rtol=1e-5)
+    np.testing.assert_allclose(jacobian.spectral_radius(lin).numpy(), eig, rtol=1e-9)
