@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QScrollAr
 from rnnviz.spec import ModelSpec
 from rnnviz.ui.device_probe import DeviceProbe
 from rnnviz.ui.files import Files
+from rnnviz.ui.analysis_results import analysis_of
 from rnnviz.ui.layer_panel import LayerPanel
 from rnnviz.ui.run_controller import RunController
 from rnnviz.ui.session import Draft, Session
@@ -252,4 +253,5 @@ class MainWindow(QMainWindow):
         self.settings.setValue("state", self.saveState())
         self.settings.sync()
         self.runner.shutdown()
+        analysis_of(self.state).shutdown()
         super().closeEvent(event)

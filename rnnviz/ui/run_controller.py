@@ -105,7 +105,7 @@ class RunController(QObject):
             return
         self.info.emit("")
         run = RunData.empty(session.model.spec)
-        self.state.start(run)
+        self.state.start(run, session.model)
         self.playback.reset(run.total)
         if not self.speed_chosen:
             self.set_speed(default_speed(run.total))

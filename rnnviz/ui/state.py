@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from PySide6.QtCore import QObject, Signal
 
+from rnnviz.model import Model
 from rnnviz.trace import SATURATION_THRESHOLD, Trace
 from rnnviz.ui.run_data import RunData, Stream
 
@@ -43,6 +44,7 @@ class AppState(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.run: RunData | None = None
+        self.model: Model | None = None  # the weights of the run (the analyses need them)
         self.trace: Trace | None = None
         self.step = 0
         self.selection = Selection(0, "forward", 0)
@@ -56,9 +58,9 @@ class AppState(QObject):
         """The threshold saturation is marked at in the views, or None when it is not marked."""
         return self.threshold if self.marking else None
 
-    def start(self, run: RunData) -> None:
+    def start(self, run: RunData, model: Model | None = None) -> None:
         """Show a new run; the selection moves to unit 0 of layer 1 where the run has no such unit."""
-        self.run, self.trace, self.step = run, None, 0
+        self.run, self.model, self.trace, self.step = run, model, None, 0
         run.set_threshold(self.threshold)
         layer, direction, unit = self.selection
         if not any((s.layer, s.direction) == (layer, direction) and unit < s.units for s in run.streams):

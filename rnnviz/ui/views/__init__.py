@@ -7,11 +7,18 @@ its tab or dock and View-menu entry, the frame timer redraws it, and ``--view NA
 from __future__ import annotations
 
 from rnnviz.ui.views.base import View
+from rnnviz.ui.views.fixed_points import FixedPointsView
+from rnnviz.ui.views.gates import GatesView
 from rnnviz.ui.views.heatmaps import HeatmapsView
+from rnnviz.ui.views.jacobian import JacobianView
+from rnnviz.ui.views.lyapunov import LyapunovView
+from rnnviz.ui.views.pca import PcaView
+from rnnviz.ui.views.perturbation import PerturbationView
 from rnnviz.ui.views.saturation import SaturationView
 from rnnviz.ui.views.unit_trace import UnitTraceView
 
-VIEWS: tuple[type[View], ...] = (HeatmapsView, UnitTraceView, SaturationView)
+VIEWS: tuple[type[View], ...] = (HeatmapsView, UnitTraceView, SaturationView, JacobianView, GatesView, LyapunovView,
+                                  PcaView, FixedPointsView, PerturbationView)
 
 
 def view_names() -> list[str]:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QImage, QPainter, QPixmap
 from PySide6.QtWidgets import QComboBox, QGraphicsProxyWidget, QScrollArea, QToolTip, QVBoxLayout
 
+from rnnviz.ui.analysis_results import analysis_of
 from rnnviz.ui.run_data import RunData, Stream
 from rnnviz.ui.state import AppState
 from rnnviz.ui.views.base import View
@@ -215,5 +216,7 @@ class HeatmapsView(View):
             return
         hit = self._hit(event.scenePos())
         if hit is not None:
-            p, _, unit = hit
+            p, t, unit = hit
             self.state.select(p.stream.layer, p.stream.direction, unit)
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:  # fork a perturbed run there
+                analysis_of(self.state).request_fork((p.stream.layer, p.stream.direction), t)

@@ -1,0 +1,214 @@
+"""What the analysis views share: the analyses of the current run, filled in piece by piece by an
+:class:`~rnnviz.ui.analysis_worker.AnalysisWorker`, and the fixed point and perturbation the user chose.
+
+One :class:`AnalysisResults` per :class:`~rnnviz.ui.state.AppState` (see :func:`analysis_of`): a finished
+run starts the analyses, a new run (every edit restarts the run) cancels them and clears the results.
+Everything is kept in each stream's processing order (a backward direction's step 0 read input T-1),
+as the core computes it; the views place it on the input-time axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal, Slot
+
+from rnnviz.trace import Trace
+from rnnviz.ui.analysis_jobs import fork_job, stream_jobs
+from rnnviz.ui.analysis_worker import AnalysisWorker, Piece
+from rnnviz.ui.run_data import RunData
+from rnnviz.ui.state import AppState
+
+Key = tuple[int, str]  # layer from 0, direction (as Stream and Selection)
+
+
+@dataclass
+class StreamResults:
+    """The analyses of one layer-direction. Per-step series start as NaN (not computed yet)."""
+
+    steps: int
+    series: dict[str, np.ndarray] = field(default_factory=dict)  # spectral_radius, sigma_max, gradient_flow
+    lyapunov: np.ndarray | None = None  # (steps, k) running estimate of the k largest exponents
+    pca: object | None = None  # rnnviz.analysis.pca fit of the stream's states
+    projection: np.ndarray | None = None  # (steps, k) states in PC coordinates, processing order
+    fixed_points: list | None = None  # FixedPoint objects of the core, strongest first
+    fixed_point_positions: np.ndarray | None = None  # (points, k) in the stream's PC coordinates
+    fixed_point_directions: list[np.ndarray] | None = None  # per point, its unstable directions (m, k)
+
+    def per_step(self, name: str) -> np.ndarray:
+        if name not in self.series:
+            self.series[name] = np.full(self.steps, np.nan)
+        return self.series[name]
+
+    @property
+    def spectrum(self) -> np.ndarray | None:
+        """The Lyapunov spectrum: the running estimate's last row, once the whole run is analysed."""
+        if self.lyapunov is None or np.isnan(self.lyapunov[-1]).all():
+            return None
+        return self.lyapunov[-1]
+
+
+@dataclass(frozen=True)
+class Fork:
+    """A perturbed copy of the run from ``step`` (processing order) of stream ``key``.
+
+    ``distance`` (steps,): ‖h' - h‖ of the forked stream per processing step (NaN before the fork);
+    ``difference`` (steps, units): h' - h in processing order; ``memory_horizon``/``divergence_time``:
+    steps after the fork (None: not reached)."""
+
+    key: Key
+    step: int
+    epsilon: float
+    distance: np.ndarray
+    difference: np.ndarray
+    memory_horizon: int | None
+    divergence_time: int | None
+
+
+class AnalysisResults(QObject):
+    """The current run's analyses. Signals: ``updated(object)`` (a stream key, or None for all) when a
+    piece arrived; ``progress(int, int)``; ``failed(str)``; ``fixed_point_chosen(object, int)`` (key,
+    index); ``forked(object)`` (a :class:`Fork`, or None while one is being computed)."""
+
+    updated = Signal(object)
+    progress = Signal(int, int)
+    failed = Signal(str)
+    fixed_point_chosen = Signal(object, int)
+    forked = Signal(object)
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__(state)
+        self.state = state
+        self.results: dict[Key, StreamResults] = {}
+        self.worker: AnalysisWorker | None = None
+        self.fork_worker: AnalysisWorker | None = None
+        self.retired: list[AnalysisWorker] = []
+        self.complete = False
+        self.problem = ""
+        self.fork: Fork | None = None
+        self.fork_pending = False
+        self.chosen_fixed_point: tuple[Key, int] | None = None
+        self.version = 0  # bumped by every change, so that a view redraws only when something changed
+        state.run_started.connect(self._run_started)
+        state.run_finished.connect(self._run_finished)
+
+    # --- life cycle ---------------------------------------------------------------------------------
+    @Slot(object)
+    def _run_started(self, run: RunData) -> None:
+        self._stop()
+        self.results = {(s.layer, s.direction): StreamResults(run.timesteps) for s in run.streams}
+        self.complete, self.problem, self.fork, self.fork_pending = False, "", None, False
+        self.chosen_fixed_point = None
+        self.progress.emit(0, 0)
+        self._changed(None)
+        self.forked.emit(None)
+
+    @Slot(object)
+    def _run_finished(self, trace: Trace) -> None:
+        model = self.state.model
+        if model is None:
+            return
+        keys = [(s.layer, s.direction) for s in self.state.run.shown_streams]
+        jobs = [job for key in keys for job in stream_jobs(trace, model, key)]
+        self.worker = self._start(jobs)
+        self.worker.done.connect(self._done)
+        self.worker.progress.connect(self.progress)
+        first = self.state.run.streams[0]
+        self.request_fork((first.layer, first.direction), trace.timesteps // 4)
+
+    def _start(self, jobs) -> AnalysisWorker:
+        worker = AnalysisWorker(jobs)
+        worker.piece.connect(self._on_piece)
+        worker.failed.connect(self._on_failed)
+        worker.start()
+        return worker
+
+    def _stop(self) -> None:
+        """Cancel the analyses in progress; cancelled workers are kept until they have finished."""
+        self.retired = [w for w in self.retired if not w.isFinished()]
+        for worker in (self.worker, self.fork_worker):
+            if worker is not None:
+                worker.cancel()
+                self.retired.append(worker)
+        self.worker = self.fork_worker = None
+
+    def shutdown(self) -> None:
+        self._stop()
+        for worker in self.retired:
+            worker.wait(10_000)
+
+    def _current(self, sender: QObject | None) -> bool:
+        return sender is not None and sender in (self.worker, self.fork_worker)
+
+    @Slot()
+    def _done(self) -> None:
+        if self._current(self.sender()):
+            self.complete = True
+            self._changed(None)
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._current(self.sender()):
+            self.problem = message
+            self.complete = True
+            self.fork_pending = False
+            self.failed.emit(message)
+            self._changed(None)
+
+    @Slot(object)
+    def _on_piece(self, piece: Piece) -> None:
+        """Store one piece (a small copy, so the GUI thread never waits on the analysis)."""
+        if not self._current(self.sender()):
+            return
+        if piece.kind == "fork":
+            epsilon, result = piece.values
+            self.fork = Fork(piece.key, piece.start, epsilon, result.distance, result.difference,
+                             result.memory_horizon, result.divergence_time)
+            self.fork_pending = False
+            self.version += 1
+            self.forked.emit(self.fork)
+            return
+        results = self.results[piece.key]
+        if piece.kind == "series":
+            for name, values in piece.values.items():
+                results.per_step(name)[piece.start:piece.start + len(values)] = values
+        elif piece.kind == "lyapunov":
+            if results.lyapunov is None:
+                results.lyapunov = np.full((results.steps, piece.values.shape[1]), np.nan)
+            results.lyapunov[piece.start:piece.start + len(piece.values)] = piece.values
+        elif piece.kind == "pca":
+            results.pca, results.projection = piece.values
+        elif piece.kind == "fixed_points":
+            results.fixed_points, results.fixed_point_positions, results.fixed_point_directions = piece.values
+        self._changed(piece.key)
+
+    def _changed(self, key: Key | None) -> None:
+        self.version += 1
+        self.updated.emit(key)
+
+    # --- what the user asks for ---------------------------------------------------------------------
+    def request_fork(self, key: Key, t: int, epsilon: float = 1e-4) -> None:
+        """Perturb stream ``key``'s state at input time ``t`` and follow the perturbed run."""
+        trace, model = self.state.trace, self.state.model
+        if trace is None or model is None:
+            return
+        if self.fork_worker is not None:
+            self.fork_worker.cancel()
+            self.retired.append(self.fork_worker)
+        self.fork_pending = True
+        self.version += 1
+        self.forked.emit(None)
+        self.fork_worker = self._start([fork_job(trace, model, key, t, epsilon)])
+
+    def choose_fixed_point(self, key: Key, index: int) -> None:
+        if self.chosen_fixed_point != (key, index):
+            self.chosen_fixed_point = (key, index)
+            self.version += 1
+            self.fixed_point_chosen.emit(key, index)
+
+
+def analysis_of(state: AppState) -> AnalysisResults:
+    """The analyses shared by every view of ``state`` (made by the first view that asks)."""
+    results = state.findChild(AnalysisResults)
+    return results if results is not None else AnalysisResults(state)

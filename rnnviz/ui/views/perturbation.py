@@ -1,0 +1,135 @@
+"""Perturbation: fork the run at one step with a tiny nudge (ε) of one layer-direction's state and
+follow both copies. Top: their distance on a log axis, with the memory horizon (the nudge has decayed
+below ε/100) and the divergence time (it has grown past 1000 ε) marked; below, the perturbed run's
+states as a difference from the original (diverging map, symmetric range).
+
+Fork with Shift+click on a heatmap cell, or at the playback cursor with the button here; each run
+starts with a fork of layer 1 at T/4, so the view always has something to show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt, Slot
+from PySide6.QtWidgets import QPushButton, QVBoxLayout
+
+from rnnviz.ui.analysis_results import Fork, StreamResults
+from rnnviz.ui.run_data import Stream
+from rnnviz.ui.state import AppState
+from rnnviz.ui.views.analysis_common import TEXT_COLOUR, AnalysisView, in_time
+from rnnviz.ui.views.heatmap_image import MAX_COLUMNS, maxabs_reduce
+from rnnviz.ui.views.lines import CURVE
+
+DISTANCE_COLOUR = (31, 119, 180)
+MARKS = {"fork": (30, 30, 30), "memory horizon": (44, 140, 44), "divergence": (214, 39, 40)}
+
+
+class PerturbationView(AnalysisView):
+    name = "perturbation"
+    title = "Perturbation"
+    area = "centre"
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__(state)
+        self.fork_button = QPushButton("Fork at cursor")
+        self.fork_button.setToolTip("Perturb the chosen layer-direction at the playback cursor "
+                                    "(or Shift+click a heatmap cell)")
+        self.fork_button.clicked.connect(self._fork_at_cursor)
+        self.bar.insertWidget(2, self.fork_button)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setBackground("w")
+        self.distance_plot = self.graphics.addPlot(row=0, col=0)
+        self.distance_plot.setLogMode(False, True)
+        self.distance_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.distance_plot.setLabels(left="‖h′ − h‖", bottom="time step t")
+        self.distance_plot.setDownsampling(auto=True, mode="peak")
+        self.distance_plot.setClipToView(True)
+        self.distance_plot.showGrid(x=True, y=True, alpha=0.15)
+        self.distance_plot.addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOUR)
+        self.distance = self.distance_plot.plot(pen=pg.mkPen(DISTANCE_COLOUR, width=1), connect="finite",
+                                                name="distance of the perturbed run", **CURVE)
+        self.marks = {name: pg.InfiniteLine(angle=90, pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
+                                            label=name, labelOpts={"position": 0.92, "color": colour})
+                      for name, colour in MARKS.items()}
+        for mark in self.marks.values():
+            self.distance_plot.addItem(mark)
+        self.difference_plot = self.graphics.addPlot(row=1, col=0)
+        self.difference_plot.setLabels(left="unit", bottom="time step t")
+        self.difference_plot.invertY(True)
+        self.difference_plot.setXLink(self.distance_plot)
+        self.difference_plot.getAxis("left").setWidth(self.distance_plot.getAxis("left").width())
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.difference_plot.addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get("CET-D1"), interactive=False,
+                                          width=14, colorMapMenu=False, label="h′ − h")
+        self.colour_bar.setImageItem(self.image)
+        self.graphics.addItem(self.colour_bar, row=1, col=1)
+        layout = QVBoxLayout(self.body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+        self.analysis.forked.connect(self._forked)
+
+    def token(self) -> object:
+        return self.analysis.version, self.analysis.fork is not None
+
+    @Slot()
+    def _fork_at_cursor(self) -> None:
+        stream = self.stream
+        if stream is not None:
+            steps = stream.hidden.shape[0]
+            t = max(stream.revealed - 1, 0) if stream.direction == "forward" else min(steps - stream.revealed, steps - 1)
+            self.analysis.request_fork(self.key, t)
+
+    @Slot(object)
+    def _forked(self, _fork) -> None:
+        self.redraw()
+
+    def redraw(self) -> bool:
+        token = self.token()
+        if token == self.drawn or self.state.run is None:
+            return False
+        self.drawn = token
+        fork = self.analysis.fork
+        if fork is None:
+            self.distance_plot.setTitle("forking…" if self.analysis.fork_pending else "no fork yet",
+                                        size="9pt", color=TEXT_COLOUR)
+            self.distance.setData([], [])
+            self.image.clear()
+            return True
+        self.draw(self.state.run.stream(*fork.key), None)
+        return True
+
+    def draw(self, stream: Stream, results: StreamResults | None) -> None:
+        fork: Fork = self.analysis.fork
+        steps = stream.hidden.shape[0]
+        t, distance = in_time(stream, fork.distance, steps)
+        self.distance.setData(t, np.where(distance > 0, distance, np.nan))
+        fork_t = fork.step if stream.direction == "forward" else steps - 1 - fork.step
+        sign = 1 if stream.direction == "forward" else -1
+        for name, after in (("fork", 0), ("memory horizon", fork.memory_horizon), ("divergence", fork.divergence_time)):
+            mark = self.marks[name]
+            mark.setVisible(after is not None)
+            if after is not None:
+                mark.setValue(fork_t + sign * after)
+        horizon = "not reached" if fork.memory_horizon is None else f"{fork.memory_horizon} steps"
+        divergence = "never" if fork.divergence_time is None else f"after {fork.divergence_time} steps"
+        self.distance_plot.setTitle(
+            f"{stream.title}: nudged by ε = {fork.epsilon:g} at t = {fork_t}; memory horizon {horizon}, "
+            f"divergence {divergence}", size="9pt", color=TEXT_COLOUR)
+        self._draw_difference(stream, fork)
+
+    def _draw_difference(self, stream: Stream, fork: Fork) -> None:
+        steps = stream.hidden.shape[0]
+        difference = fork.difference if stream.direction == "forward" else fork.difference[::-1]
+        factor = -(-steps // MAX_COLUMNS)
+        shown = maxabs_reduce(difference, factor, 0).T  # units down, time across
+        extent = float(np.abs(shown).max(initial=0.0)) or 1e-12
+        self.image.setImage(shown, levels=(-extent, extent))
+        self.image.setRect(QRectF(-0.5, -0.5, steps, stream.units))
+        self.colour_bar.setLevels((-extent, extent))
+        self.difference_plot.setTitle(f"perturbed − original states, symmetric range ±{extent:.2g}",
+                                      size="9pt", color=TEXT_COLOUR)
+
+    def is_complete(self) -> bool:
+        return super().is_complete() and self.analysis.fork is not None and not self.analysis.fork_pending

@@ -1,0 +1,102 @@
+"""The analysis views driven like a user: open a trained flip-flop GRU, play, link the views, fork."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnviz.analysis.streams import stream as analysis_stream
+from rnnviz.analysis.ui_support import gradient_flow
+from rnnviz.ui.analysis_results import analysis_of
+from rnnviz.ui.views import view_names
+from tests.ui.conftest import play_to_end
+
+ASSET = Path(__file__).resolve().parents[2] / "assets" / "flipflop_gru24"
+ANALYSIS_VIEWS = ("jacobian", "gates", "lyapunov", "pca", "fixed-points", "perturbation")
+TIMESTEPS = 120  # the first steps of the asset's input: enough flips, fast to analyse
+
+
+@pytest.fixture
+def flipflop(qtbot, make_window, tmp_path):
+    window = make_window(autoplay=False)
+    short = tmp_path / "input.npy"
+    np.save(short, np.load(ASSET / "input.npy")[:TIMESTEPS])
+    assert window.files.open_file(str(ASSET / "model.pt")) and window.files.open_file(str(short))
+    return window
+
+
+def wait_analysed(qtbot, window, timeout: int = 60_000) -> None:
+    play_to_end(qtbot, window, timeout)
+    qtbot.waitUntil(lambda: all(window.views[name].is_complete() for name in ANALYSIS_VIEWS), timeout=timeout)
+
+
+def test_views_are_registered():
+    assert set(ANALYSIS_VIEWS) <= set(view_names())
+
+
+def test_every_view_fills_in_and_is_complete(qtbot, flipflop):
+    window = flipflop
+    wait_analysed(qtbot, window)
+    results = analysis_of(window.state).results[0, "forward"]
+    assert not analysis_of(window.state).problem
+    for name in ("spectral_radius", "sigma_max", "gradient_flow"):
+        assert np.isfinite(results.series[name]).all(), name
+    # the strips show what the app computed, and the gradient flow is the core's
+    model, trace = window.state.model, window.state.trace
+    expected = gradient_flow(analysis_stream(trace, model.weights, 1, "forward"))
+    t, shown = window.views["jacobian"].gradient.getOriginalDataset()
+    assert np.allclose(shown, expected, rtol=1e-12) and t[0] == 0 and len(t) == TIMESTEPS
+    lyapunov = window.views["lyapunov"]
+    assert "λ" in lyapunov.headline.text() and any(word in lyapunov.headline.text()
+                                                     for word in ("chaotic", "stable", "edge of chaos"))
+    assert results.spectrum is not None and results.spectrum.max() < 0  # a trained flip-flop holds its memory
+    assert results.projection.shape == (TIMESTEPS, 6)
+    assert "of variance" in window.views["pca"].plot.getAxis("bottom").labelText
+    assert results.fixed_points and all(p.q < 1e-10 for p in results.fixed_points)
+    assert window.views["fixed-points"].table.rowCount() == len(results.fixed_points)
+    gates = window.views["gates"]
+    assert len(gates.images) == 4 and len(gates.scatter.data) == 2 * 24  # h, z, r, hh; z and r dots
+    fork = analysis_of(window.state).fork
+    assert fork is not None and fork.step == TIMESTEPS // 4 and np.isnan(fork.distance[:fork.step]).all()
+    assert fork.distance[fork.step] == pytest.approx(fork.epsilon)
+
+
+def test_selecting_in_one_view_selects_everywhere(qtbot, flipflop):
+    window = flipflop
+    wait_analysed(qtbot, window)
+    gates = window.views["gates"]
+    spot = next(s for s in gates.scatter.points() if s.data() == ("z", 7))
+    gates._clicked(gates.scatter, [spot], None)  # what a click on the dot does
+    assert window.state.selection.unit == 7
+    qtbot.waitUntil(lambda: "unit 7" in window.views["unit-trace"].plot.plotItem.titleLabel.text)
+    # the chosen unit is ringed in the scatter
+    ringed = [s.data() for s in gates.scatter.points() if s.size() > 8]
+    assert set(ringed) == {("z", 7), ("r", 7)}
+    # a fixed point chosen in the PCA is chosen in the table
+    pca, table = window.views["pca"], window.views["fixed-points"].table
+    index = len(analysis_of(window.state).results[0, "forward"].fixed_points) - 1
+    spot = next(s for s in pca.fixed.points() if s.data() == index)
+    pca._clicked(pca.fixed, [spot], None)
+    assert table.currentRow() == index and f"Fixed point {index}" in pca.info.text()
+
+
+def test_fork_at_the_cursor_and_an_edit_restarts(qtbot, flipflop):
+    window = flipflop
+    wait_analysed(qtbot, window)
+    window.runner.seek(30)
+    qtbot.waitUntil(lambda: window.state.run.streams[0].revealed == 30)
+    view = window.views["perturbation"]
+    view.fork_button.click()
+    analysis = analysis_of(window.state)
+    qtbot.waitUntil(lambda: analysis.fork is not None and analysis.fork.step == 29 and view.redraw_done())
+    assert "t = 29" in view.distance_plot.titleLabel.text
+    levels = view.image.getLevels()
+    assert levels[0] == -levels[1] > -1  # symmetric, and scaled to the (small) difference
+    # an edit (undoing the short input) cancels the analyses and clears them for the new run
+    old_worker = analysis.worker
+    window.session.undo_stack.undo()
+    qtbot.waitUntil(lambda: window.state.run.timesteps != TIMESTEPS, timeout=20_000)
+    assert old_worker.cancelled and analysis.fork is None
+    assert analysis.results[0, "forward"].steps == window.state.run.timesteps
