@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout
 
-from rnnviz.ui.run_data import RunData, Stream
+from rnnviz.ui.run_data import Stream
 from rnnviz.ui.state import AppState, Selection
 from rnnviz.ui.views.base import View
 from rnnviz.ui.views.lines import CURVE, MARKED_STEPS, revealed
@@ -41,9 +41,6 @@ class UnitTraceView(View):
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.version = -1
         self.extent = 1.0  # the y axis' half range: grows with |c|
-
-    def show_run(self, run: RunData) -> None:
-        self.shown = None  # the selection follows at once (AppState.start)
 
     def show_selection(self, selection: Selection) -> None:
         stream = self.state.selected_stream()
