@@ -58,14 +58,13 @@ def _version() -> str:
 
 
 def _gui(args: argparse.Namespace) -> int:
-    from rnnviz.ui.launch import SCREENSHOT_TIMEOUT_S, launch
+    from rnnviz.ui.launch import SCREENSHOT_TIMEOUT_S, launch, view_names
 
     if args.screenshot is None:
         if args.view is not None or args.screenshot_timeout is not None:
             raise RnnvizError(f"{'--view' if args.view is not None else '--screenshot-timeout'} needs --screenshot")
         return launch(args.file, args.input)
     from rnnviz.cli.common import check_file_target
-    from rnnviz.ui.views import view_names
 
     if not args.screenshot.lower().endswith(".png"):
         raise RnnvizError(f"{args.screenshot}: --screenshot writes PNG; give a file name ending in .png")

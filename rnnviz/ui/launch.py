@@ -21,6 +21,13 @@ def has_display() -> bool:
     return any(os.environ.get(name) for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"))
 
 
+def view_names() -> list[str]:
+    """The views ``--view`` may name, in window order (imported only when a screenshot is asked for)."""
+    from rnnviz.ui.views import view_names as registered
+
+    return registered()
+
+
 def _error(message: str) -> int:
     print(f"rnnviz: error: {message}", file=sys.stderr)
     return 2
