@@ -37,7 +37,9 @@ class FixedPointsView(AnalysisView):
         self.eigen_plot = plot_widget("eigenvalues of the Jacobian at the chosen fixed point", "Re λ", "Im λ")
         self.eigen_plot.setAspectLocked(True)
         self.eigen_plot.plot(CIRCLE.real, CIRCLE.imag, pen=pg.mkPen((90, 90, 90), width=1, style=Qt.PenStyle.DashLine))
-        self.eigen_plot.addItem(pg.TextItem("unit circle", color=(90, 90, 90), anchor=(0, 1)))
+        label = pg.TextItem("unit circle", color=(90, 90, 90), anchor=(0, 1))
+        label.setPos(0.72, 0.72)  # on the circle's upper right, away from the eigenvalues near 0 and 1
+        self.eigen_plot.addItem(label)
         self.eigenvalues = pg.ScatterPlotItem(size=9, hoverable=True, tip=self._tip)
         self.eigen_plot.addItem(self.eigenvalues)
         layout = QHBoxLayout(self.body)

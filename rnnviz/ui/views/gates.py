@@ -35,8 +35,8 @@ class GatesView(AnalysisView):
         self.maps = pg.GraphicsLayoutWidget()
         self.maps.setBackground("w")
         self.scatter_plot = plot_widget("gate saturation (one dot per unit and gate)",
-                                        "left-saturated: fraction of steps < 0.1",
-                                        "right-saturated: fraction of steps > 0.9")
+                                        "left-saturated (fraction < 0.1)",
+                                        "right-saturated (fraction > 0.9)")
         self.scatter_plot.setXRange(-0.02, 1.02, padding=0)
         self.scatter_plot.setYRange(-0.02, 1.02, padding=0)
         self.scatter_plot.setAspectLocked(True)

@@ -1,0 +1,75 @@
+"""The longest stall of the app's event loop while the analysis views' work runs (goal <= 30 ms).
+
+A 2-layer bidirectional GRU(64) over T = 2000 steps is played at max speed offscreen; a 5 ms heartbeat
+timer records when the event loop gets to run, from the moment the run's trace is complete (the
+analyses start) until every analysis view is complete. Prints the longest gap, the five longest, and
+how long the analyses took. Not a test: run ``python bench/gui_analysis.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ANALYSIS_VIEWS = ("jacobian", "gates", "lyapunov", "pca", "fixed-points", "perturbation")
+
+
+def main() -> None:
+    import pyqtgraph as pg
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    pg.setConfigOptions(antialias=False, imageAxisOrder="row-major")
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    from rnnviz.spec import InitSpec, InputSpec, LayerSpec, ModelSpec
+    from rnnviz.ui.analysis_results import analysis_of
+    from rnnviz.ui.main_window import MainWindow
+
+    spec = ModelSpec(InputSpec(timesteps=2000, features=8, source="normal", seed=1),
+                     [LayerSpec("GRU", 64, True), LayerSpec("GRU", 64, True)], InitSpec("keras", seed=2))
+    folder = tempfile.mkdtemp(prefix="rnnviz-bench-")
+    window = MainWindow(spec, settings=QSettings(os.path.join(folder, "rnnviz.ini"), QSettings.Format.IniFormat))
+    window.runner.set_speed(None, chosen=True)
+    window.resize(1400, 860)
+    window.show()
+    beats: list[float] = []
+    marks: dict[str, float] = {}
+    heartbeat = QTimer(interval=5)
+    heartbeat.timeout.connect(lambda: beats.append(time.perf_counter()) if "start" in marks else None)
+
+    def started(_trace) -> None:
+        marks["start"] = time.perf_counter()
+        heartbeat.start()
+
+    window.state.run_finished.connect(started)
+
+    def check() -> None:
+        if "start" in marks and all(window.views[n].is_complete() for n in ANALYSIS_VIEWS):
+            marks["end"] = time.perf_counter()
+            app.quit()
+
+    poll = QTimer(interval=20)
+    poll.timeout.connect(check)
+    poll.start()
+    QTimer.singleShot(900_000, app.quit)
+    for name in ANALYSIS_VIEWS:  # each view drawn once on screen, as a user switching tabs would
+        QTimer.singleShot(0, lambda n=name: window.show_view(n))
+    app.exec()
+    heartbeat.stop()
+    analysis = analysis_of(window.state)
+    window.close()
+    if "end" not in marks:
+        print("the analyses did not finish within 15 minutes", analysis.problem)
+        return
+    gaps = sorted(((b - a, a - marks["start"]) for a, b in zip(beats, beats[1:])), reverse=True)
+    print(f"analyses of a 2-layer bidirectional GRU(64), T=2000: {marks['end'] - marks['start']:.1f} s")
+    print(f"longest event-loop stall (5 ms heartbeat): {1000 * gaps[0][0]:.1f} ms   goal <= 30 ms")
+    print("five longest (ms, at s after the analyses started):",
+          [(round(1000 * g, 1), round(at, 1)) for g, at in gaps[:5]])
+
+
+if __name__ == "__main__":
+    main()
