@@ -10,6 +10,7 @@ The package imports no Qt; the desktop app lives in :mod:`rnnviz.ui`.
 (10, 8)
 """
 
+from rnnviz.analysis import analyze
 from rnnviz.errors import RnnvizError
 from rnnviz.headless import prepare, run, summary
 from rnnviz.spec import InitSpec, InputSpec, LayerSpec, ModelSpec, load_spec
@@ -17,5 +18,5 @@ from rnnviz.trace import Trace
 
 __version__ = "0.1.0"
 
-__all__ = ["InitSpec", "InputSpec", "LayerSpec", "ModelSpec", "RnnvizError", "Trace", "load_spec", "prepare", "run",
-           "summary", "__version__"]
+__all__ = ["InitSpec", "InputSpec", "LayerSpec", "ModelSpec", "RnnvizError", "Trace", "analyze", "load_spec", "prepare",
+           "run", "summary", "__version__"]

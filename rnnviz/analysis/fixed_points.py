@@ -171,6 +171,6 @@ def find_fixed_points(cell: CellWeights | TorchCell, constant_input: np.ndarray,
     if len(states) == 0:
         return FixedPoints(np.zeros((0, n)), np.zeros(0), np.zeros((0, n), complex))
     jac = linearise_driven(cell, xw.expand(len(states), -1), torch.as_tensor(states)).dense().numpy()
-    eigenvalues = np.linalg.eigvals(jac)
+    eigenvalues = np.linalg.eigvals(jac).astype(complex)  # real when every one is; the npz promises complex
     eigenvalues = np.take_along_axis(eigenvalues, np.argsort(-np.abs(eigenvalues), axis=1, kind="stable"), axis=1)
     return FixedPoints(states, q, eigenvalues)

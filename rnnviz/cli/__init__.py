@@ -4,4 +4,4 @@ Each module defines ``NAME`` (the subcommand), ``add_parser(subparsers)`` and ``
 one must stay cheap (no torch at import time), since ``rnnviz --help`` builds every parser.
 """
 
-COMMANDS = ("summary", "run", "sweep", "train")
+COMMANDS = ("summary", "run", "analyze", "sweep", "train")

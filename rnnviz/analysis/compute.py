@@ -1,0 +1,138 @@
+"""Every requested quantity over every layer-direction of a run, as the tables :func:`rnnviz.analyze` returns."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from rnnviz.analysis.tables import per_step
+from rnnviz.analysis.streams import Stream, layer_inputs, streams
+from rnnviz.engine.cells import LayerWeights
+from rnnviz.trace import Trace
+
+
+def _fp_constant(trace: Trace, layer: int, fp_input: str | tuple[float, ...]) -> np.ndarray:
+    width = layer_inputs(trace, layer).shape[1]
+    if fp_input == "zero":
+        return np.zeros(width)
+    if fp_input == "mean":
+        return layer_inputs(trace, layer).mean(axis=0, dtype=np.float64)
+    return np.asarray(fp_input, np.float64)
+
+
+def compute(trace: Trace, weights: list[LayerWeights] | tuple[LayerWeights, ...], params: Any,
+            progress: Callable[[int, int], None] | None = None) -> tuple[dict, dict, dict]:
+    """(tables, arrays, info) for the quantities in ``params.only`` (see :class:`rnnviz.analysis.Parameters`)."""
+    every = streams(trace, weights)
+    rows: dict[str, list[dict[str, Any]]] = {}
+    arrays: dict[str, np.ndarray] = {}
+    info: dict[str, Any] = {"computed": list(params.only), "parameters": {}, "layers": []}
+    info["layers"] = [{"layer": s.layer, "direction": s.direction, "type": s.cell.type, "units": s.units,
+                       "state_size": s.state_size, "state": "[h, c]" if s.cell.type == "LSTM" else "h"}
+                      for s in every]
+    run_total = len(trace.spec.layers) * trace.timesteps
+    units = len(params.only) * len(every)
+    done = 0
+
+    def advance() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(run_total + run_total * done // max(units, 1), 2 * run_total)
+
+    for name in params.only:
+        if name == "perturbation":
+            _perturbation(trace, weights, params, rows, info)
+            for _ in every:
+                advance()
+            continue
+        for s in every:
+            _one(name, trace, s, params, rows, arrays, info)
+            advance()
+    return rows, arrays, info
+
+
+def _index(info: dict, s: Stream) -> int:
+    return next(i for i, entry in enumerate(info["layers"])
+                if (entry["layer"], entry["direction"]) == (s.layer, s.direction))
+
+
+def _one(name: str, trace: Trace, s: Stream, params: Any, rows: dict, arrays: dict, info: dict) -> None:
+    """Add stream ``s``'s rows of quantity ``name``."""
+    where = {"layer": s.layer, "direction": s.direction}
+    if name == "jacobian":
+        from rnnviz.analysis.jacobian import jacobian_stats
+
+        rows.setdefault("jacobian", []).extend(per_step(s, jacobian_stats(s)))
+    elif name == "gradient_flow":
+        from rnnviz.analysis.gradients import gradient_flow
+
+        rows.setdefault("gradient_flow", []).extend(per_step(s, gradient_flow(s)))
+    elif name == "lyapunov":
+        from rnnviz.analysis.lyapunov import exponent_count, lyapunov_spectrum
+
+        exponents = lyapunov_spectrum(s, params.lyapunov, params.burn_in)
+        rows.setdefault("lyapunov", []).extend({**where, "k": k, "exponent": float(e)}
+                                               for k, e in enumerate(exponents, start=1))
+        info["parameters"]["lyapunov"] = {"k": params.lyapunov, "burn_in": params.burn_in, "units": "nats per step",
+                                          "method": "QR re-orthonormalisation (Benettin), every step"}
+        info["layers"][_index(info, s)]["lyapunov_k"] = exponent_count(s, params.lyapunov)
+    elif name == "gates":
+        from rnnviz.analysis.gates import gate_saturation
+
+        for gate, stats in gate_saturation(trace, s.layer, s.direction).items():
+            rows.setdefault("gates", []).extend(
+                {**where, "gate": gate, "unit": u, "left": float(stats["left"][u]), "right": float(stats["right"][u]),
+                 "mean": float(stats["mean"][u])} for u in range(len(stats["mean"])))
+    elif name == "pca":
+        from rnnviz.analysis.pca import pca
+
+        result = pca(s.states[:, :s.units])
+        rows.setdefault("pca", []).extend(per_step(s, {f"pc{i + 1}": result["scores"][:, i] for i in range(3)}))
+        rows.setdefault("pca_variance", []).extend(
+            {**where, "component": i, "explained_variance_ratio": float(r)}
+            for i, r in enumerate(result["explained_variance_ratio"], start=1))
+    elif name == "fixed_points":
+        _fixed_points(trace, s, params, rows, arrays, info)
+
+
+def _fixed_points(trace: Trace, s: Stream, params: Any, rows: dict, arrays: dict, info: dict) -> None:
+    import rnnviz.analysis.fixed_points as fp
+
+    table = rows.setdefault("fixed_points", [])
+    if s.layer not in params.fp_layers:
+        return
+    found = fp.find_fixed_points(s.cell, _fp_constant(trace, s.layer, params.fp_input), s.states)
+    key = f"layer{s.layer}_{s.direction}"
+    arrays[f"{key}_states"] = found.states
+    arrays[f"{key}_eigenvalues"] = found.eigenvalues
+    table.extend({"layer": s.layer, "direction": s.direction, "id": i, "q": float(found.q[i]),
+                  "stable": bool(found.stable[i]), "max_abs_eig": float(found.max_abs_eig[i]),
+                  "unstable_modes": int(found.unstable_modes[i])} for i in range(len(found.states)))
+    info["parameters"]["fixed_points"] = {
+        "input": params.fp_input if isinstance(params.fp_input, str) else list(params.fp_input),
+        "layers": list(params.fp_layers), "q": "0.5 * sum((F(h) - h)**2) over the state's components",
+        "n_inits": fp.N_INITS, "noise": fp.NOISE, "tol_q": fp.TOL_Q, "tol_dq": fp.TOL_DQ,
+        "tol_unique": fp.TOL_UNIQUE, "max_iters": fp.MAX_ITERS, "settle_steps": fp.SETTLE_STEPS,
+        "stable": "every |eigenvalue| of the Jacobian < 1"}
+
+
+def _perturbation(trace: Trace, weights, params: Any, rows: dict, info: dict) -> None:
+    from rnnviz.analysis.perturb import perturb
+
+    table = rows.setdefault("perturbation", [])
+    horizons = []
+    for result in perturb(trace, weights, params.perturb_at, params.epsilon, params.perturb_layer,
+                          params.perturb_direction):
+        order = np.argsort(result.times, kind="stable")
+        table.extend({"layer": result.layer, "direction": result.direction, "t": int(result.times[i]),
+                      "steps_since_fork": int(i), "distance": float(result.distance[i]),
+                      "distance_h": float(result.distance_h[i])} for i in order.tolist())
+        horizons.append({"layer": result.layer, "direction": result.direction,
+                         "first_t": int(result.times[0]) if len(result.times) else None,
+                         "memory_horizon": result.memory_horizon, "divergence_time": result.divergence_time})
+    info["parameters"]["perturbation"] = {"at": params.perturb_at, "epsilon": params.epsilon,
+                                          "layer": params.perturb_layer, "direction": params.perturb_direction,
+                                          "seed": 0, "forgotten_below": params.epsilon / 100, "diverged_above": 0.1}
+    info["perturbation"] = horizons
