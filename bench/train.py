@@ -10,7 +10,7 @@ distinct and they have stopped moving; (2) a batched search (Adam on q(h) = |F(h
 float64) from those end states and from 512 noisy states along the test sequence: every converged point
 is a fixed point; stable ones have all Jacobian eigenvalues inside the unit circle. A flip-flop that
 learned its task has exactly 8 stable fixed points, one per memory (plus unstable saddles between them).
-When rnnviz.analysis.fixed_points exists, its count is printed beside ours.
+rnnviz.analysis.fixed_points' own search (its defaults) is run beside ours.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ def memories(cell, head) -> tuple[torch.Tensor, bool]:
     return h, held
 
 
-def find_fixed_points(cell, starts: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+def search_fixed_points(cell, starts: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Distinct fixed points found from ``starts`` and the spectral radius of each one's Jacobian."""
     zero = torch.zeros(1, cell.input_size, dtype=torch.float64)
     step = lambda h: cell(zero.expand(h.shape[0], -1), h)  # noqa: E731
@@ -105,7 +105,7 @@ def check(state: dict, inputs: np.ndarray) -> int:
     picks = torch.stack(trajectory)[torch.randint(0, len(trajectory), (512,), generator=gen)]
     starts = torch.cat([ends, picks + 0.1 * torch.randn(picks.shape, generator=gen, dtype=torch.float64)])
     t0 = time.perf_counter()
-    points, radius = find_fixed_points(cell, starts)
+    points, radius = search_fixed_points(cell, starts)
     stable = points[radius < 1]
     with torch.no_grad():
         signs = torch.sign(head(torch.from_numpy(stable))).numpy()
@@ -113,13 +113,30 @@ def check(state: dict, inputs: np.ndarray) -> int:
           f"{len(points)} distinct, {len(stable)} stable (spectral radius {radius[radius < 1].max(initial=0):.4f} "
           f"at most), {len(points) - len(stable)} unstable; stable ones read out "
           f"{len({tuple(s) for s in signs})} distinct memories")
+    analysis = analysis_count(state, torch.stack(trajectory).numpy(), head)
+    return 0 if held and len(stable) == 8 and len({tuple(s) for s in signs}) == 8 and analysis in (None, 8) else 1
+
+
+def analysis_count(state: dict, trajectory: np.ndarray, head) -> int | None:
+    """The stable fixed points rnnviz.analysis.fixed_points finds with its defaults (None while it is absent)."""
     try:
-        from rnnviz.analysis import fixed_points  # noqa: F401  (written by the analysis engineer)
+        from rnnviz.analysis.fixed_points import find_fixed_points
     except ImportError:
-        print("rnnviz.analysis.fixed_points: not available yet")
-    else:
-        print("rnnviz.analysis.fixed_points: available; see tests/tasks for the cross-check")
-    return 0 if held and len(stable) == 8 and len({tuple(s) for s in signs}) == 8 else 1
+        print("rnnviz.analysis.fixed_points: not available")
+        return None
+    from rnnviz.engine.cells import from_torch
+
+    arrays = {k: state[f"rnn.{k}_l0"].numpy() for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+    cell = from_torch("GRU", arrays["weight_ih"], arrays["weight_hh"], arrays["bias_ih"], arrays["bias_hh"])
+    t0 = time.perf_counter()
+    points = find_fixed_points(cell, np.zeros(3), trajectory)
+    stable = points.states[points.stable]
+    with torch.no_grad():
+        memories_read = {tuple(s) for s in torch.sign(head(torch.from_numpy(stable))).numpy()}
+    print(f"rnnviz.analysis.fixed_points (defaults, {time.perf_counter() - t0:.1f} s): {len(points.states)} fixed "
+          f"points, {len(stable)} stable (max |λ| {points.max_abs_eig[points.stable].max(initial=0):.4f}), reading "
+          f"out {len(memories_read)} distinct memories")
+    return len(stable)
 
 
 def main() -> int:
