@@ -51,3 +51,18 @@ def test_every_memory_holds_without_input():
         ends.append(hidden[-1])
     gaps = np.linalg.norm(np.array(ends)[:, None] - np.array(ends)[None], axis=-1) + np.eye(8) * 1e9
     assert gaps.min() > 0.5
+
+
+def test_rnnviz_finds_its_8_stable_fixed_points():
+    """rnnviz.analysis's search, kept fast: the stable points come from the settled candidates, so Adam gets one
+    iteration (bench/train.py runs the full search). Exactly 8 stable points, one per memory."""
+    from rnnviz.analysis.fixed_points import find_fixed_points
+    from rnnviz.weights import load_weights_file
+
+    hidden = rnnviz.run(ASSET / "model.pt", inputs=ASSET / "input.npy", device="cpu").hidden(1, "forward")
+    cell = load_weights_file(ASSET / "model.pt").weights[0][0]
+    points = find_fixed_points(cell, np.zeros(3), hidden, n_inits=64, max_iters=1, settle_steps=800)
+    stable = points.states[points.stable]
+    assert len(stable) == 8 and points.max_abs_eig[points.stable].max() < 1
+    weight, bias = readout()
+    assert {tuple(row) for row in np.sign(stable @ weight.T + bias)} == {tuple(p) for p in PATTERNS}
