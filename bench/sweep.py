@@ -14,7 +14,7 @@ all the sweep's metrics). The script runs it
 Every run's rows must equal the 1-worker run's, or the script fails. Run from the repository root::
 
     python bench/sweep.py
-    python bench/sweep.py --timesteps 1000      # quicker, noisier
+    python bench/sweep.py --timesteps 300       # quicker, noisier
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def dies_once(spec, metrics):
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--timesteps", type=int, default=4000)
+    parser.add_argument("--timesteps", type=int, default=1000)
     parser.add_argument("--units", type=int, default=64)
     args = parser.parse_args()
     from distributed import Client, LocalCluster

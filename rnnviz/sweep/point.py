@@ -8,7 +8,6 @@ how many points share the machine nor on the machine's accelerator.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -39,16 +38,13 @@ class PointResult:
 
 
 def point_rows(spec: ModelSpec, metrics: tuple[str, ...]) -> list[Row]:
-    """The sweep's metrics of one spec, a row per layer direction; metrics the analysis cannot give yet are NaN."""
-    from rnnviz.headless import run
+    """The sweep's metrics of one spec, a row per layer direction, as the core's analysis defines them
+    (:func:`rnnviz.analysis.metrics.point_metrics`: λ_max from the Lyapunov QR, memory horizon from
+    fork-and-perturb, gradient decay from the gradient flow); a metric it cannot give is None."""
+    from rnnviz.analysis.metrics import point_metrics
 
-    trace = run(spec, device="cpu")
-    rows = []
-    for layer, direction, saturated, gain in trace.saturation():
-        known = {"saturated_fraction": float(saturated.mean(dtype="float64")),
-                 "mean_tanh_gain": float(gain.mean(dtype="float64"))}
-        rows.append({"layer": layer, "direction": direction, **{m: known.get(m, math.nan) for m in metrics}})
-    return rows
+    return [{"layer": row["layer"], "direction": row["direction"], **{m: row[m] for m in metrics}}
+            for row in point_metrics(spec, device="cpu")]
 
 
 def evaluate(task: PointTask) -> PointResult:

@@ -9,6 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import rnnviz
+from rnnviz.analysis.metrics import point_metrics
 from rnnviz.errors import RnnvizError
 from rnnviz.sweep import DaskExecutor, LocalExecutor, Sweep, expand, read_results, run_sweep
 from rnnviz.sweep.store import JOURNAL
@@ -45,7 +46,7 @@ def reference(tmp_path_factory, dask_threads):
 
 
 def same(rows_a, rows_b):
-    """Equal rows, NaN equal to NaN (metrics the analysis does not give yet)."""
+    """Equal rows, NaN equal to NaN."""
     def key(rows):
         return [{k: ("nan" if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()} for row in rows]
     return key(rows_a) == key(rows_b)
@@ -57,14 +58,17 @@ def test_tidy_rows_one_per_point_and_layer_direction(reference, tmp_path):
                                   *rnnviz.sweep.METRICS]
     assert [(r["point"], r["layer"], r["direction"]) for r in reference[:3]] == [(0, 1, "forward"), (0, 1, "backward"),
                                                                               (0, 2, "forward")]
-    # what a point's rows hold is what rnnviz.run gives for its spec
+    # what a point's rows hold is the core's analysis of its spec
     point = expand(SWEEP)[7]
-    trace = rnnviz.run(point.spec, device="cpu")
     rows = [r for r in reference if r["point"] == 7]
     assert rows[0]["init.gain"] == point.values["init.gain"]
+    assert [{k: row[k] for k in ("layer", "direction", *rnnviz.sweep.METRICS)} for row in rows] == \
+        point_metrics(point.spec, device="cpu")
+    trace = rnnviz.run(point.spec, device="cpu")
     for row, (_, _, saturated, gain) in zip(rows, trace.saturation()):
         assert row["saturated_fraction"] == pytest.approx(saturated.mean(), abs=1e-7)
         assert row["mean_tanh_gain"] == pytest.approx(gain.mean(), abs=1e-6)
+    assert all(math.isfinite(row["lambda_max"]) and math.isfinite(row["gradient_decay"]) for row in reference)
 
 
 def test_local_one_and_two_workers_and_dask_give_the_same_rows(reference, two_workers, tmp_path):

@@ -18,14 +18,14 @@ from rnnviz.sweep import expand, load_sweep_file, point_rows, read_results
 ROOT = Path(__file__).resolve().parents[2]
 SWEEP = """\
 [model.input]
-timesteps = 1500
+timesteps = 300
 features = 3
 source = "normal"
 [model.init]
 scheme = "normal"
 [[model.layers]]
 type = "GRU"
-units = 32
+units = 16
 [grid]
 "init.gain" = [0.5, 1.0, 1.5, 2.0, 3.0]
 "init.seed" = [0, 1, 2, 3, 4, 5, 6, 7]
