@@ -1,18 +1,23 @@
 """Cost of recording every state: an rnnviz run divided by torch's own fused forward of the same stack.
 
 For each stack (4 layers × 256 units, 64 input features, ``--timesteps`` steps, weights from rnnviz's
-``torch`` init) the script times
+``torch`` init) the script times, in this process,
 
 * rnnviz: a full-capture run, ``rnnviz.headless.stepper(model, inputs, device).run()``, which records
-  every hidden state and, for GRU, the gates z, r and the candidate hh of every step and direction;
-* torch: ``torch.nn.GRU``/``torch.nn.RNN(64, 256, num_layers=4[, bidirectional=True])`` loaded with the
-  very same weights (``state_dict_arrays``) running the same input under ``torch.inference_mode``, which
-  returns the last layer's output only.
+  every hidden state and the gates of every step and direction (GRU z, r and the candidate hh; LSTM
+  i, f, g, o and the cell state c);
+* torch: ``torch.nn.GRU``/``torch.nn.LSTM``/``torch.nn.RNN(64, 256, num_layers=4[, bidirectional=True])``
+  loaded with the very same weights (``state_dict_arrays``) running the same input under
+  ``torch.inference_mode``, which returns the last layer's output only.
 
 Both are timed side by side in one process, interleaved (the order alternates every repeat) so that
 load from other processes on a shared machine hits both alike; the ratio of each repeat is reported as
 the median and range over ``--repeats``. Before timing, rnnviz's last layer is checked against torch's
 output to 1e-5, so that both compute the same thing.
+
+``--whole-process`` then times whole processes for the gated stacks, again alternating: ``python main.py
+run SPEC --format npz --out DIR`` (import, compute, export) against a script that imports torch, builds
+the same ``nn.GRU``/``nn.LSTM`` and runs its forward once, with each process's peak resident memory.
 
 torch runs with its default intra-op threads, as a user's own code would; ``--torch-threads 1`` gives
 it one thread instead (on a small machine often as fast, and steadier when other processes are busy).
@@ -22,13 +27,18 @@ Run from the repository root::
 
     python bench/engine.py                   # the full benchmark (T = 4000)
     python bench/engine.py --timesteps 500 --repeats 3
+    python bench/engine.py --whole-process --repeats 5
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +55,7 @@ from rnnviz.weights.torch_file import state_dict_arrays  # noqa: E402
 LAYERS, UNITS, FEATURES = 4, 256, 64
 CASES = [  # label, layer type, bidirectional
     ("gru-bi-4x256", "GRU", True),
+    ("lstm-bi-4x256", "LSTM", True),
     ("rnn-4x256", "SimpleRNN", False),
     ("rnn-bi-4x256", "SimpleRNN", True),
 ]
@@ -69,7 +80,7 @@ class Case:
             init=InitSpec(scheme="torch", seed=0),
         )
         self.model, self.inputs = prepare(spec)
-        module_type = torch.nn.GRU if layer_type == "GRU" else torch.nn.RNN
+        module_type = {"GRU": torch.nn.GRU, "LSTM": torch.nn.LSTM, "SimpleRNN": torch.nn.RNN}[layer_type]
         self.torch_name = f"torch.nn.{module_type.__name__}"
         self.module = module_type(FEATURES, UNITS, num_layers=LAYERS, bidirectional=bidirectional).to(device)
         state = {k: torch.from_numpy(np.array(v)) for k, v in state_dict_arrays(self.model.spec, self.model.weights).items()}
@@ -95,10 +106,8 @@ class Case:
         if not worst <= TOLERANCE:
             raise SystemExit(f"{self.label}: rnnviz's last layer differs from {self.torch_name} by {worst:.3g} "
                              f"(> {TOLERANCE:g}); the comparison would not be honest")
-        gru = self.model.spec.layers[0].type == "GRU"
-        if gru and not all(trace.gates(i, d)[g].any() for i in range(1, LAYERS + 1)
-                           for d in self.model.spec.layers[0].directions for g in ("z", "r", "hh")):
-            raise SystemExit(f"{self.label}: a GRU gate array was left unfilled")
+        if not all(values.any() for *_, values in trace.gate_streams()):
+            raise SystemExit(f"{self.label}: a gate array was left unfilled")
         return worst
 
 
@@ -118,6 +127,72 @@ def _timed(fn, threads: int | None = None) -> float:
     return elapsed
 
 
+# Runs one command, then prints its wall time and peak RSS (ru_maxrss is in KiB on Linux).
+_LAUNCHER = """
+import json, resource, subprocess, sys, time
+start = time.perf_counter()
+done = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)
+print(json.dumps({"rc": done.returncode, "seconds": time.perf_counter() - start,
+                  "peak_kib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))
+"""
+
+# The torch side of the whole-process comparison: what a user's own script would do.
+_TORCH_SCRIPT = """
+import sys, torch
+kind, timesteps, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if threads:
+    torch.set_num_threads(threads)
+module = getattr(torch.nn, kind)({features}, {units}, num_layers={layers}, bidirectional=True)
+x = torch.rand(timesteps, 1, {features})
+with torch.inference_mode():
+    out, _ = module(x)
+""".format(features=FEATURES, units=UNITS, layers=LAYERS)
+
+
+def _spec_toml(layer_type: str, timesteps: int) -> str:
+    layers = "".join(f'[[layers]]\ntype = "{layer_type}"\nunits = {UNITS}\nbidirectional = true\n'
+                     f'return_sequences = true\n\n' for _ in range(LAYERS))
+    return (f'[input]\ntimesteps = {timesteps}\nfeatures = {FEATURES}\nsource = "uniform"\nseed = 0\n\n'
+            f'[init]\nscheme = "torch"\nseed = 0\n\n{layers}')
+
+
+def _measure(command: list[str]) -> dict:
+    done = subprocess.run([sys.executable, "-c", _LAUNCHER, *command], cwd=Path(__file__).resolve().parent.parent,
+                          capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout)
+    if result["rc"] != 0:
+        raise SystemExit(f"{' '.join(command)} failed with exit status {result['rc']}")
+    return result
+
+
+def whole_process(timesteps: int, repeats: int, torch_threads: int | None) -> None:
+    """``python main.py run … --format npz`` against a torch script, both as fresh processes."""
+    with tempfile.TemporaryDirectory(prefix="rnnviz-bench-") as scratch:
+        for label, layer_type, _ in CASES:
+            if layer_type == "SimpleRNN":
+                continue
+            spec = Path(scratch) / f"{label}.toml"
+            spec.write_text(_spec_toml(layer_type, timesteps))
+            ours_cmd = [sys.executable, "main.py", "run", str(spec), "--format", "npz", "--out",
+                        str(Path(scratch) / label), "--device", "cpu", "--no-progress"]
+            torch_name = "GRU" if layer_type == "GRU" else "LSTM"
+            theirs_cmd = [sys.executable, "-c", _TORCH_SCRIPT, torch_name, str(timesteps), str(torch_threads or 0)]
+            ratios, ours_peak, theirs_peak, ours_s, theirs_s = [], [], [], [], []
+            for repeat in range(repeats):
+                pair = (ours_cmd, theirs_cmd) if repeat % 2 == 0 else (theirs_cmd, ours_cmd)
+                first, second = (_measure(command) for command in pair)
+                ours, theirs = (first, second) if repeat % 2 == 0 else (second, first)
+                ratios.append(ours["seconds"] / theirs["seconds"])
+                ours_s.append(ours["seconds"])
+                theirs_s.append(theirs["seconds"])
+                ours_peak.append(ours["peak_kib"] / 1024)
+                theirs_peak.append(theirs["peak_kib"] / 1024)
+            print(f"{label:<13} T={timesteps}  whole process: main.py run --format npz / torch.nn.{torch_name} script = "
+                  f"{statistics.median(ratios):.2f} (median of {repeats}, range {min(ratios):.2f}–{max(ratios):.2f}; "
+                  f"{statistics.median(ours_s):.2f} s vs {statistics.median(theirs_s):.2f} s); peak RSS "
+                  f"{max(ours_peak):.0f} MB vs {max(theirs_peak):.0f} MB", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7, help="timed pairs per case (default 7)")
@@ -125,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N, mps or auto")
     parser.add_argument("--torch-threads", type=int, default=None,
                         help="intra-op threads for torch's forward (default: torch's own default)")
+    parser.add_argument("--whole-process", action="store_true",
+                        help="also time whole processes: main.py run --format npz against a torch script")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.timesteps < 1 or (args.torch_threads is not None and args.torch_threads < 1):
         parser.error("--repeats, --timesteps and --torch-threads must be >= 1")
@@ -148,6 +225,10 @@ def main(argv: list[str] | None = None) -> int:
         values = ratios[case.label]
         print(f"{case.label:<13} T={args.timesteps}  rnnviz/{case.torch_name} = {statistics.median(values):.2f} "
               f"(median of {len(values)}, range {min(values):.2f}–{max(values):.2f})")
+    print(f"# peak RSS of this process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB", flush=True)
+    if args.whole_process:
+        del cases
+        whole_process(args.timesteps, args.repeats, args.torch_threads)
     return 0
 
 

@@ -280,6 +280,21 @@ def test_block_arrays_are_copies():
     assert np.array_equal(steps.trace.hidden(1, first.direction)[first.start:first.stop], kept)
 
 
+def test_blocks_without_copies_are_the_trace_rows():
+    """What ``rnnviz run`` asks for: it only reads each block's progress, so nothing is copied."""
+    spec = long_spec()
+    model, inputs = prepare(spec)
+    steps = Stepper(model.spec, model.weights, inputs, device="cpu")
+    steps.copies = False
+    blocks = list(steps)
+    for block in blocks:
+        rows = steps.trace.hidden(block.layer + 1, block.direction)[block.start:block.stop]
+        assert np.shares_memory(block.hidden, rows) and np.array_equal(block.hidden, rows)
+    reference = rnnviz.run(spec, device="cpu")
+    for i, d, h in reference.streams():
+        assert np.array_equal(steps.trace.hidden(i, d), h)
+
+
 def test_abandoned_generator_releases_its_threads():
     spec = long_spec()
     model, inputs = prepare(spec)

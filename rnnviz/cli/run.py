@@ -35,6 +35,7 @@ def execute(args: argparse.Namespace) -> None:
         check_file_target(args.save_weights, "--save-weights")
     model, inputs = prepare(args.model, inputs=args.input, weights=args.weights)
     steps = stepper(model, inputs, args.device)
+    steps.copies = False  # only the progress of each block is read
     progress = Progress() if wants_progress(args) else None
     for block in steps:
         if progress is not None:

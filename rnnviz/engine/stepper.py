@@ -182,7 +182,10 @@ class _Sweep:
             if self.kind != "SimpleRNN":
                 # The state each step started from, in input-time order like x.
                 h, h0 = self.hidden, before[0] if self.kind == "LSTM" else before
-                previous = torch.cat([h[start + 1:stop], h0] if backward else [h0, h[start:stop - 1]])
+                if k > 0:  # the previous block's last state is a row of h (the same values as ``before``)
+                    previous = h[start + 1:stop + 1] if backward else h[start - 1:stop - 1]
+                else:
+                    previous = torch.cat([h[start + 1:stop], h0] if backward else [h0, h[start:stop - 1]])
                 if self.kind == "GRU":
                     self._gru_gates(x, previous, start, stop)
                 else:
@@ -416,6 +419,9 @@ class Stepper:
                                     list(names) if names is not None else keras_names(spec.layers),
                                     model_name, self.device)
         self.total = len(spec.layers) * spec.input.timesteps
+        # Blocks hold copies, which their consumer may keep and change; a consumer that only counts
+        # progress (rnnviz run) turns this off and gets views of the trace's rows.
+        self.copies = True
 
     def _sweeps(self) -> list[list[_Sweep]]:
         """Every layer's sweeps, writing into the trace's arrays (CPU) or into device buffers."""
@@ -468,7 +474,8 @@ class Stepper:
             self.trace.release()
 
     def _record(self, layer: int, sweep: _Sweep, k: int, done: int) -> Block:
-        """Bring one finished block into the trace (off the CPU) and return copies of it."""
+        """Bring one finished block into the trace (off the CPU) and return it (copies unless :attr:`copies`
+        is off)."""
         start, stop = sweep.rows(k)
         hidden = self.trace._hidden[layer][sweep.direction]
         gates = self.trace._gates[layer][sweep.direction]
@@ -476,10 +483,11 @@ class Stepper:
             hidden[start:stop] = sweep.hidden[start:stop].cpu().numpy()
             for gate, values in gates.items():
                 values[start:stop] = sweep.gates[gate][start:stop].cpu().numpy()
+        take = np.copy if self.copies else (lambda rows: rows)
         return Block(
             layer=layer, direction=sweep.direction, start=start, stop=stop,
-            hidden=hidden[start:stop].copy(),
-            gates={g: values[start:stop].copy() for g, values in gates.items()},
+            hidden=take(hidden[start:stop]),
+            gates={g: take(values[start:stop]) for g, values in gates.items()},
             done=done, total=self.total,
         )
 
