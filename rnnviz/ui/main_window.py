@@ -21,6 +21,7 @@ from rnnviz.ui.run_controller import RunController
 from rnnviz.ui.session import Draft, Session
 from rnnviz.ui.state import AppState
 from rnnviz.ui.toolbar import PlaybackBar
+from rnnviz.ui.train_dialog import TrainDialog
 from rnnviz.ui.views import VIEWS, View
 
 FIRST_PAINT_WAIT_MS = 1000
@@ -81,11 +82,14 @@ class MainWindow(QMainWindow):
         self.runner.info.connect(self._clear_error)
         self.files.error.connect(self.show_error)
         self.files.info.connect(self.show_info)
+        self.files.results_opened.connect(self.show_sweep)
+        self.views["sweep"].spec_chosen.connect(self.open_sweep_point)
         self.state.run_started.connect(self._show_exportable)
         self.state.run_finished.connect(self._show_exportable)
         self.session.changed.connect(self._show_exportable)
         self.probe = DeviceProbe(self)
         self.probe.found.connect(self.panel.set_devices)
+        self.train_dialog = None
         self._painted = False  # the first run and torch's import wait for the window's first paint
 
     # --- construction -----------------------------------------------------------------------------
@@ -134,6 +138,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&File")
         menu.addAction(self._action("&Open…", files.open_dialog, QKeySequence.StandardKey.Open,
                                     "Open a spec, trained weights or an input file"))
+        menu.addAction(self._action("Open &folder…", files.open_folder_dialog, tip="Open a sweep's results folder"))
         menu.addAction(self._action("&Save spec…", files.save_spec_dialog, QKeySequence.StandardKey.Save))
         menu.addAction(self._action("Import &weights…", files.import_weights_dialog))
         menu.addAction(self._action("Load &input…", files.load_input_dialog))
@@ -158,6 +163,9 @@ class MainWindow(QMainWindow):
         run = self.menuBar().addMenu("&Run")
         for action in (self.play_action, self.step_action, self.reset_action):
             run.addAction(action)
+        tools = self.menuBar().addMenu("&Tools")
+        tools.addAction(self._action("&Train toy task…", self.show_train_dialog,
+                                     tip="Train a network on the flip-flop, delay or sine task and open it"))
         self.view_menu = self.menuBar().addMenu("&View")
         for view in self.views.values():
             if view.area == "centre":
@@ -185,6 +193,23 @@ class MainWindow(QMainWindow):
         dock = self.docks[name]
         dock.show()
         dock.raise_()
+
+    @Slot(object, object)
+    def show_sweep(self, table, folder) -> None:
+        self.views["sweep"].show_table(table, folder)
+        self.show_view("sweep")
+
+    @Slot(object, str)
+    def open_sweep_point(self, spec: ModelSpec, text: str) -> None:
+        """A point clicked in the sweep view becomes the model, run like any spec."""
+        self.session.edit(Draft.from_spec(spec), text)
+        self.show_view("heatmaps")
+
+    def show_train_dialog(self) -> None:
+        if self.train_dialog is None:
+            self.train_dialog = TrainDialog(self.files, self)
+        self.train_dialog.show()
+        self.train_dialog.raise_()
 
     @Slot(bool)
     def _show_playing(self, playing: bool) -> None:

@@ -15,10 +15,11 @@ from rnnviz.ui.views.lyapunov import LyapunovView
 from rnnviz.ui.views.pca import PcaView
 from rnnviz.ui.views.perturbation import PerturbationView
 from rnnviz.ui.views.saturation import SaturationView
+from rnnviz.ui.views.sweep import SweepView
 from rnnviz.ui.views.unit_trace import UnitTraceView
 
 VIEWS: tuple[type[View], ...] = (HeatmapsView, UnitTraceView, SaturationView, JacobianView, GatesView, LyapunovView,
-                                  PcaView, FixedPointsView, PerturbationView)
+                                  PcaView, FixedPointsView, PerturbationView, SweepView)
 
 
 def view_names() -> list[str]:
