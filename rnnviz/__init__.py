@@ -1,4 +1,4 @@
-"""rnnviz: watch the hidden states of SimpleRNN and GRU stacks, in a desktop app or from scripts.
+"""rnnviz: watch SimpleRNN, GRU and LSTM stacks and their dynamics, in a desktop app or from scripts.
 
 The package imports no Qt; the desktop app lives in :mod:`rnnviz.ui`.
 
