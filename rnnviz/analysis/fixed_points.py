@@ -71,7 +71,8 @@ def _q(cell: TorchCell, xw: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     return 0.5 * _residual(cell, xw, h).square().sum(dim=1)
 
 
-def _adam(cell: TorchCell, xw: torch.Tensor, h: torch.Tensor, max_iters: int, tol_q: float, tol_dq: float) -> torch.Tensor:
+def _adam(cell: TorchCell, xw: torch.Tensor, h: torch.Tensor, max_iters: int, tol_q: float,
+          tol_dq: float) -> torch.Tensor:
     """Minimise q over the batch, each candidate until its q is below :data:`NEWTON_FROM` (or tol_q, if
     larger) or changes less than tol_dq (FixedPointFinder stops the whole batch at once; a finished
     candidate drops out here instead)."""

@@ -40,7 +40,8 @@ def linearisation(stream: Stream, start: int = 0, stop: int | None = None,
     return linearise_driven(cell, drive(cell, x), previous)
 
 
-def jacobians(stream: Stream, start: int = 0, stop: int | None = None, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def jacobians(stream: Stream, start: int = 0, stop: int | None = None,
+              dtype: torch.dtype = torch.float64) -> torch.Tensor:
     """``J`` of processing steps ``start … stop-1``, (steps, n, n)."""
     return linearisation(stream, start, stop, dtype).dense()
 

@@ -10,7 +10,7 @@ from rnnviz.analysis.streams import streams
 from tests.analysis.helpers import random_cell, run, spec
 
 
-@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU"])
+@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
 def test_one_step_from_engine_states_gives_the_engine_state(kind):
     model, trace = run(spec(kind, units=7, layers=2, bidirectional=True, timesteps=60))
     for s in streams(trace, model.weights):
