@@ -49,6 +49,7 @@ class FixedPoints:
     states: np.ndarray       # (k, n)
     q: np.ndarray            # (k,)
     eigenvalues: np.ndarray  # (k, n) complex, by |λ| descending
+    eigenvectors: np.ndarray  # (k, n, n) complex; column j belongs to eigenvalues[:, j] (unstable directions)
 
     @property
     def max_abs_eig(self) -> np.ndarray:
@@ -170,8 +171,10 @@ def find_fixed_points(cell: CellWeights | TorchCell, constant_input: np.ndarray,
     states, q = states[order], q[order]
     n = cell.state_size
     if len(states) == 0:
-        return FixedPoints(np.zeros((0, n)), np.zeros(0), np.zeros((0, n), complex))
+        return FixedPoints(np.zeros((0, n)), np.zeros(0), np.zeros((0, n), complex), np.zeros((0, n, n), complex))
     jac = linearise_driven(cell, xw.expand(len(states), -1), torch.as_tensor(states)).dense().numpy()
-    eigenvalues = np.linalg.eigvals(jac).astype(complex)  # real when every one is; the npz promises complex
-    eigenvalues = np.take_along_axis(eigenvalues, np.argsort(-np.abs(eigenvalues), axis=1, kind="stable"), axis=1)
-    return FixedPoints(states, q, eigenvalues)
+    eigenvalues, eigenvectors = np.linalg.eig(jac)
+    order = np.argsort(-np.abs(eigenvalues), axis=1, kind="stable")
+    eigenvalues = np.take_along_axis(eigenvalues, order, axis=1).astype(complex)  # the npz promises complex
+    eigenvectors = np.take_along_axis(eigenvectors, order[:, None, :], axis=2).astype(complex)
+    return FixedPoints(states, q, eigenvalues, eigenvectors)

@@ -37,6 +37,7 @@ class Divergence:
     times: np.ndarray        # input time of each recorded step
     distance: np.ndarray     # ‖state' − state‖ (the full [h, c] for LSTM)
     distance_h: np.ndarray   # ‖h' − h‖
+    difference_h: np.ndarray  # h' − h, (recorded steps, units): the perturbed run shown as a difference
     memory_horizon: int | None
     divergence_time: int | None
 
@@ -64,7 +65,7 @@ def _divergence(s: Stream, pair: np.ndarray, first: int, epsilon: float) -> Dive
     diff = pair[1, first:] - pair[0, first:]
     distance = np.linalg.norm(diff, axis=1)
     distance_h = np.linalg.norm(diff[:, :s.units], axis=1)
-    return Divergence(s.layer, s.direction, s.times[first:], distance, distance_h,
+    return Divergence(s.layer, s.direction, s.times[first:], distance, distance_h, diff[:, :s.units],
                       first_step(distance < epsilon * FORGOTTEN), first_step(distance > DIVERGED))
 
 

@@ -49,3 +49,6 @@ def test_gated_cells_fixed_points_are_fixed(kind):
     assert torch.linalg.vector_norm(image - states, dim=1).max() < np.sqrt(2e-12)  # q < tol_q, verified afresh
     jac = cellmaps.jacobian(cell, torch.as_tensor(x).expand(len(states), -1), states).numpy()
     np.testing.assert_allclose(np.abs(found.eigenvalues), -np.sort(-np.abs(np.linalg.eigvals(jac)), axis=1), atol=1e-9)
+    # each eigenvector column belongs to its eigenvalue: J v = λ v
+    for j, values, vectors in zip(jac, found.eigenvalues, found.eigenvectors):
+        np.testing.assert_allclose(j @ vectors, vectors * values[None, :], atol=1e-6)

@@ -27,6 +27,8 @@ def test_tiny_perturbation_grows_like_the_jacobian_product():
     divergence = result[0]
     np.testing.assert_array_equal(divergence.times, np.arange(40)[::-1][at:])
     assert divergence.distance[0] == pytest.approx(epsilon, rel=1e-8)
+    assert divergence.difference_h.shape == (len(divergence.times), 5)
+    np.testing.assert_allclose(np.linalg.norm(divergence.difference_h, axis=1), divergence.distance_h, rtol=1e-12)
     s = stream(trace, model.weights, 1, "backward")
     jac = jacobian.jacobians(s).numpy()
     nudge = torch.randn(s.state_size, dtype=torch.float64, generator=torch.Generator().manual_seed(0)).numpy()

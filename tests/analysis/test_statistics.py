@@ -35,5 +35,7 @@ def test_pca_matches_numpy_svd_with_a_fixed_sign():
     np.testing.assert_allclose(np.abs(result["scores"]), np.abs(centred @ vt[:3].T), atol=1e-10)
     loadings = result["loadings"]
     assert all(row[np.argmax(np.abs(row))] > 0 for row in loadings)
+    # other states are placed with the same fit: the trajectory projected afresh gives its own scores
+    np.testing.assert_allclose((h - result["mean"]) @ loadings.T, result["scores"], atol=1e-10)
     two_units = pca(h[:, :2])
     assert np.isnan(two_units["scores"][:, 2]).all() and not np.isnan(two_units["scores"][:, :2]).any()
