@@ -39,8 +39,10 @@ def test_matrix_free_products_match_the_dense_jacobian(kind):
     np.testing.assert_allclose(jacobian._frobenius(lin).numpy(), torch.linalg.matrix_norm(dense).numpy(), rtol=1e-12)
 
 
+@pytest.mark.parametrize("exact_up_to", [128, 4], ids=["lapack", "iteration"])
 @pytest.mark.parametrize("units,kind", [(8, "GRU"), (40, "SimpleRNN"), (48, "GRU"), (24, "LSTM")])
-def test_norms_match_lapack(units, kind):
+def test_norms_match_lapack(units, kind, exact_up_to, monkeypatch):
+    monkeypatch.setattr(jacobian, "EXACT_MAX_STATES", exact_up_to)  # both ways of finding sigma_max
     lin = linearised(kind, units)
     jac = lin.dense().numpy()
     eig = np.abs(np.linalg.eigvals(jac)).max(axis=1)
