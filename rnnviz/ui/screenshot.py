@@ -6,10 +6,12 @@ picture on any machine; a run that fails or does not finish in time ends it with
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QTimer, Signal, Slot
 
+from rnnviz.errors import RnnvizError, printable
 from rnnviz.export import atomic_write
 from rnnviz.ui.main_window import MainWindow
 
@@ -40,9 +42,17 @@ class Screenshot(QObject):
         window.setFixedSize(*WINDOW_SIZE)
 
     def start(self) -> None:
+        # An exception in any slot (a view's redraw, an analysis result arriving) ends the screenshot at
+        # once with one line, rather than leaving it to wait for a view that will never be complete.
+        self._previous_hook = sys.excepthook
+        sys.excepthook = self._internal_error
         self.window.show_view(self.view)
         self.poll.start()
         self.deadline.start()
+
+    def _internal_error(self, kind: type, error: BaseException, _traceback: object) -> None:
+        self._end(f"--screenshot: internal error while drawing ({kind.__name__}: {printable(str(error), 200)}); "
+                  "no screenshot written (please report it)")
 
     def _complete(self) -> bool:
         window = self.window
@@ -68,8 +78,12 @@ class Screenshot(QObject):
         if not self.window.grab().save(buffer, "PNG"):
             self._fail(f"{self.path}: could not encode the picture")
             return
-        with atomic_write(self.path, "wb") as fh:
-            fh.write(bytes(data))
+        try:
+            with atomic_write(self.path, "wb") as fh:
+                fh.write(bytes(data))
+        except RnnvizError as exc:
+            self._end(str(exc))
+            return
         self._end("")
 
     @Slot(str)
@@ -84,6 +98,7 @@ class Screenshot(QObject):
     def _end(self, message: str) -> None:
         if not self.ended:
             self.ended = True
+            sys.excepthook = getattr(self, "_previous_hook", sys.excepthook)
             self.poll.stop()
             self.deadline.stop()
             self.finished.emit(message)

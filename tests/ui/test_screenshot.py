@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QImage
 
 from rnnviz.spec import InputSpec, LayerSpec, ModelSpec
@@ -50,3 +51,35 @@ def test_a_run_longer_than_the_timeout_ends_with_one_line(tmp_path):
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "not complete after 1 s" in result.stderr
     assert not (tmp_path / "big.png").exists()
+
+
+class _Outcome(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[str] = []
+
+    @Slot(str)
+    def record(self, message: str) -> None:
+        self.messages.append(message)
+
+
+def test_a_view_that_raises_ends_the_screenshot_at_once_with_one_line(qtbot, make_window, small_spec, tmp_path,
+                                                                       monkeypatch):
+    from rnnviz.ui.screenshot import Screenshot
+
+    window = make_window(small_spec)
+    view = next(iter(window.views.values()))
+
+    def broken() -> bool:
+        raise ValueError("a bug in a view")
+
+    monkeypatch.setattr(view, "is_complete", broken)
+    outcome = _Outcome()
+    shot = Screenshot(window, tmp_path / "shot.png", view.name, timeout_s=60)
+    shot.finished.connect(outcome.record)
+    hook = sys.excepthook
+    shot.start()
+    qtbot.waitUntil(lambda: bool(outcome.messages), timeout=20_000)
+    assert "internal error" in outcome.messages[0] and "a bug in a view" in outcome.messages[0]
+    assert "\n" not in outcome.messages[0] and not (tmp_path / "shot.png").exists()
+    assert sys.excepthook is hook
