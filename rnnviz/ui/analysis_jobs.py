@@ -1,6 +1,7 @@
 """The analyses the app runs on a finished run, as jobs for the
-:class:`~rnnviz.ui.analysis_worker.AnalysisWorker`: each calls the core's functions
-(:mod:`rnnviz.analysis`) on one stream and yields its results in small pieces.
+:class:`~rnnviz.ui.analysis_worker.AnalysisWorker`: each calls the analysis package's functions
+(:mod:`rnnviz.analysis`, the same ones ``rnnviz analyze`` uses) on one stream and yields the results
+in small pieces.
 
 No arithmetic happens here: the jobs only cut the work into pieces the GUI can take without waiting
 (per-step series in blocks of steps), and the core is imported inside them, in the worker thread,
@@ -11,13 +12,20 @@ from __future__ import annotations
 
 from typing import Iterator
 
+import numpy as np
+
 from rnnviz.model import Model
 from rnnviz.trace import Trace
 from rnnviz.ui.analysis_worker import Job, Piece
 
 LYAPUNOV_EXPONENTS = 10
+LYAPUNOV_EVERY = 8  # steps between two points of the running estimate
 PCA_COMPONENTS = 6
-SERIES_CHUNK = 128  # steps per piece of a per-step series: small pieces fill the strips smoothly
+SERIES_CHUNK = 256  # steps per piece of a per-step series: small pieces fill the strips smoothly
+# The app's fixed-point search is the analysis package's with a lighter budget than `rnnviz analyze`
+# (1024 starts, 5000 Adam steps): it finds the same attractors of a trained network in seconds.
+FIXED_POINT_INITS = 256
+FIXED_POINT_ITERATIONS = 2000
 
 
 def _stream(trace: Trace, model: Model, key: tuple[int, str]):
@@ -30,36 +38,43 @@ def stream_jobs(trace: Trace, model: Model, key: tuple[int, str]) -> list[Job]:
     """Every analysis of one stream, cheapest first, so each view has something to show soon."""
 
     def jacobian() -> Iterator[Piece]:
-        from rnnviz.analysis.ui_support import step_norms
+        from rnnviz.analysis.jacobian import linearisation, sigma_max, spectral_radius
 
         stream = _stream(trace, model, key)
         for start in range(0, stream.steps, SERIES_CHUNK):
-            yield Piece("series", key, start, step_norms(stream, start, min(start + SERIES_CHUNK, stream.steps)))
+            lin = linearisation(stream, start, min(start + SERIES_CHUNK, stream.steps))
+            yield Piece("series", key, start, {"spectral_radius": spectral_radius(lin).numpy(),
+                                               "sigma_max": sigma_max(lin).numpy()})
 
     def gradient_flow() -> Iterator[Piece]:
-        from rnnviz.analysis.ui_support import gradient_flow
+        from rnnviz.analysis.gradients import gradient_flow
 
-        yield Piece("series", key, 0, {"gradient_flow": gradient_flow(_stream(trace, model, key))})
+        yield Piece("series", key, 0, {"gradient_log10": gradient_flow(_stream(trace, model, key))["log10"]})
 
     def lyapunov() -> Iterator[Piece]:
-        from rnnviz.analysis.ui_support import running_blocks
+        from rnnviz.analysis.lyapunov import lyapunov_running
 
-        stream = _stream(trace, model, key)
-        k = min(LYAPUNOV_EXPONENTS, stream.state_size)
-        for start, rows in running_blocks(stream, k, chunk=SERIES_CHUNK):
-            yield Piece("lyapunov", key, start, rows)
+        done, rows = [], []
+        for steps, exponents in lyapunov_running(_stream(trace, model, key), LYAPUNOV_EXPONENTS,
+                                                 every=LYAPUNOV_EVERY):
+            done.append(steps)
+            rows.append(exponents)
+            if steps - done[0] >= SERIES_CHUNK:
+                yield Piece("lyapunov", key, 0, (np.array(done), np.array(rows)))
+                done, rows = [], []
+        if done:
+            yield Piece("lyapunov", key, 0, (np.array(done), np.array(rows)))
 
     def pca_and_fixed_points() -> Iterator[Piece]:
-        from rnnviz.analysis.ui_support import find, fit, project, project_directions
+        from rnnviz.analysis.fixed_points import find_fixed_points
+        from rnnviz.analysis.pca import pca
 
         stream = _stream(trace, model, key)
-        states = stream.states
-        pca = fit(states, min(PCA_COMPONENTS, *states.shape))
-        yield Piece("pca", key, 0, (pca, project(pca, states)))
-        points = find(stream)
-        positions = project(pca, [p.state for p in points]) if points else None
-        yield Piece("fixed_points", key, 0, (points, positions,
-                                             [project_directions(pca, p.unstable_directions) for p in points]))
+        fit = pca(stream.states[:, :stream.units], PCA_COMPONENTS)
+        yield Piece("pca", key, 0, fit)
+        found = find_fixed_points(stream.cell, np.zeros(stream.inputs.shape[1]), stream.states,
+                                  n_inits=FIXED_POINT_INITS, max_iters=FIXED_POINT_ITERATIONS)
+        yield Piece("fixed_points", key, 0, found)
 
     return [jacobian, gradient_flow, lyapunov, pca_and_fixed_points]
 
@@ -68,10 +83,10 @@ def fork_job(trace: Trace, model: Model, key: tuple[int, str], t: int, epsilon: 
     """Perturb stream ``key`` at input time ``t`` by ``epsilon`` and follow the perturbed run."""
 
     def job() -> Iterator[Piece]:
-        from rnnviz.analysis.ui_support import fork
+        from rnnviz.analysis.perturb import perturb
 
-        stream = _stream(trace, model, key)
-        step = int(t if key[1] == "forward" else stream.steps - 1 - t)
-        yield Piece("fork", key, step, (epsilon, fork(stream, step, epsilon)))
+        step = int(t if key[1] == "forward" else trace.timesteps - 1 - t)
+        divergences = perturb(trace, model.weights, step, epsilon, key[0] + 1, key[1])
+        yield Piece("fork", key, step, (epsilon, divergences))
 
     return job

@@ -9,6 +9,7 @@ as the core computes it; the views place it on the input-time axis.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,30 +22,37 @@ from rnnviz.ui.run_data import RunData
 from rnnviz.ui.state import AppState
 
 Key = tuple[int, str]  # layer from 0, direction (as Stream and Selection)
+GIL_SWITCH_S = 0.0005
 
 
 @dataclass
 class StreamResults:
-    """The analyses of one layer-direction. Per-step series start as NaN (not computed yet)."""
+    """The analyses of one layer-direction, as :mod:`rnnviz.analysis` returns them. Per-step series
+    start as NaN (not computed yet)."""
 
     steps: int
-    series: dict[str, np.ndarray] = field(default_factory=dict)  # spectral_radius, sigma_max, gradient_flow
-    lyapunov: np.ndarray | None = None  # (steps, k) running estimate of the k largest exponents
-    pca: object | None = None  # rnnviz.analysis.pca fit of the stream's states
-    projection: np.ndarray | None = None  # (steps, k) states in PC coordinates, processing order
-    fixed_points: list | None = None  # FixedPoint objects of the core, strongest first
-    fixed_point_positions: np.ndarray | None = None  # (points, k) in the stream's PC coordinates
-    fixed_point_directions: list[np.ndarray] | None = None  # per point, its unstable directions (m, k)
+    series: dict[str, np.ndarray] = field(default_factory=dict)  # spectral_radius, sigma_max, gradient_log10
+    lyapunov_steps: np.ndarray | None = None  # (m,) steps processed at each point of the running estimate
+    lyapunov: np.ndarray | None = None  # (m, k) the k largest exponents estimated then, largest first
+    pca: dict | None = None  # rnnviz.analysis.pca.pca of the stream's h: scores, loadings, mean, ratios
+    fixed_points: object | None = None  # rnnviz.analysis.fixed_points.FixedPoints under zero input
 
     def per_step(self, name: str) -> np.ndarray:
         if name not in self.series:
             self.series[name] = np.full(self.steps, np.nan)
         return self.series[name]
 
+    def add_lyapunov(self, steps: np.ndarray, rows: np.ndarray) -> None:
+        if self.lyapunov is None:
+            self.lyapunov_steps, self.lyapunov = steps, rows
+        else:
+            self.lyapunov_steps = np.concatenate([self.lyapunov_steps, steps])
+            self.lyapunov = np.concatenate([self.lyapunov, rows])
+
     @property
     def spectrum(self) -> np.ndarray | None:
         """The Lyapunov spectrum: the running estimate's last row, once the whole run is analysed."""
-        if self.lyapunov is None or np.isnan(self.lyapunov[-1]).all():
+        if self.lyapunov is None or self.lyapunov_steps[-1] != self.steps:
             return None
         return self.lyapunov[-1]
 
@@ -53,9 +61,10 @@ class StreamResults:
 class Fork:
     """A perturbed copy of the run from ``step`` (processing order) of stream ``key``.
 
-    ``distance`` (steps,): ‖h' - h‖ of the forked stream per processing step (NaN before the fork);
-    ``difference`` (steps, units): h' - h in processing order; ``memory_horizon``/``divergence_time``:
-    steps after the fork (None: not reached)."""
+    ``distance`` (steps,): ‖state′ − state‖ of the forked stream per processing step (NaN before the
+    fork); ``difference`` (steps, units): h′ − h in processing order (0 before it);
+    ``memory_horizon``/``divergence_time``: steps after the fork (None: not reached); ``above``: the
+    :class:`rnnviz.analysis.perturb.Divergence` of every layer-direction above, which the nudge reaches."""
 
     key: Key
     step: int
@@ -64,6 +73,19 @@ class Fork:
     difference: np.ndarray
     memory_horizon: int | None
     divergence_time: int | None
+    above: list
+
+    @classmethod
+    def of(cls, key: Key, step: int, epsilon: float, divergences: list) -> Fork:
+        """From :func:`rnnviz.analysis.perturb.perturb`'s result (the perturbed stream first)."""
+        own = divergences[0]
+        steps = step + len(own.distance)
+        distance = np.full(steps, np.nan)
+        distance[step:] = own.distance
+        difference = np.zeros((steps, own.difference_h.shape[1]))
+        difference[step:] = own.difference_h
+        return cls(key, step, epsilon, distance, difference, own.memory_horizon, own.divergence_time,
+                   divergences[1:])
 
 
 class AnalysisResults(QObject):
@@ -118,6 +140,10 @@ class AnalysisResults(QObject):
         self.request_fork((first.layer, first.direction), trace.timesteps // 4)
 
     def _start(self, jobs) -> AnalysisWorker:
+        # The analyses' per-step Python loops hold the GIL; each time the GUI thread wants it back
+        # (after every numpy or Qt call that released it) it waits up to the switch interval, and a
+        # redraw makes dozens of such calls. 5 ms (CPython's default) made stalls of 300 ms.
+        sys.setswitchinterval(GIL_SWITCH_S)
         worker = AnalysisWorker(jobs)
         worker.piece.connect(self._on_piece)
         worker.failed.connect(self._on_failed)
@@ -162,9 +188,8 @@ class AnalysisResults(QObject):
         if not self._current(self.sender()):
             return
         if piece.kind == "fork":
-            epsilon, result = piece.values
-            self.fork = Fork(piece.key, piece.start, epsilon, result.distance, result.difference,
-                             result.memory_horizon, result.divergence_time)
+            epsilon, divergences = piece.values
+            self.fork = Fork.of(piece.key, piece.start, epsilon, divergences)
             self.fork_pending = False
             self.version += 1
             self.forked.emit(self.fork)
@@ -174,13 +199,11 @@ class AnalysisResults(QObject):
             for name, values in piece.values.items():
                 results.per_step(name)[piece.start:piece.start + len(values)] = values
         elif piece.kind == "lyapunov":
-            if results.lyapunov is None:
-                results.lyapunov = np.full((results.steps, piece.values.shape[1]), np.nan)
-            results.lyapunov[piece.start:piece.start + len(piece.values)] = piece.values
+            results.add_lyapunov(*piece.values)
         elif piece.kind == "pca":
-            results.pca, results.projection = piece.values
+            results.pca = piece.values
         elif piece.kind == "fixed_points":
-            results.fixed_points, results.fixed_point_positions, results.fixed_point_directions = piece.values
+            results.fixed_points = piece.values
         self._changed(piece.key)
 
     def _changed(self, key: Key | None) -> None:

@@ -7,19 +7,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rnnviz.analysis.gradients import gradient_flow
 from rnnviz.analysis.streams import stream as analysis_stream
-from rnnviz.analysis.ui_support import gradient_flow
+from rnnviz.ui import analysis_jobs
 from rnnviz.ui.analysis_results import analysis_of
 from rnnviz.ui.views import view_names
 from tests.ui.conftest import play_to_end
 
 ASSET = Path(__file__).resolve().parents[2] / "assets" / "flipflop_gru24"
 ANALYSIS_VIEWS = ("jacobian", "gates", "lyapunov", "pca", "fixed-points", "perturbation")
-TIMESTEPS = 120  # the first steps of the asset's input: enough flips, fast to analyse
+TIMESTEPS = 80  # the first steps of the asset's input: a few flips, fast to analyse
 
 
 @pytest.fixture
-def flipflop(qtbot, make_window, tmp_path):
+def flipflop(qtbot, make_window, tmp_path, monkeypatch):
+    # the same search as the app's, with a budget for a test (the stable points of the first flips)
+    monkeypatch.setattr(analysis_jobs, "FIXED_POINT_INITS", 16)
+    monkeypatch.setattr(analysis_jobs, "FIXED_POINT_ITERATIONS", 300)
     window = make_window(autoplay=False)
     short = tmp_path / "input.npy"
     np.save(short, np.load(ASSET / "input.npy")[:TIMESTEPS])
@@ -41,21 +45,23 @@ def test_every_view_fills_in_and_is_complete(qtbot, flipflop):
     wait_analysed(qtbot, window)
     results = analysis_of(window.state).results[0, "forward"]
     assert not analysis_of(window.state).problem
-    for name in ("spectral_radius", "sigma_max", "gradient_flow"):
+    for name in ("spectral_radius", "sigma_max", "gradient_log10"):
         assert np.isfinite(results.series[name]).all(), name
     # the strips show what the app computed, and the gradient flow is the core's
     model, trace = window.state.model, window.state.trace
-    expected = gradient_flow(analysis_stream(trace, model.weights, 1, "forward"))
+    expected = gradient_flow(analysis_stream(trace, model.weights, 1, "forward"))["log10"]
     t, shown = window.views["jacobian"].gradient.getOriginalDataset()
-    assert np.allclose(shown, expected, rtol=1e-12) and t[0] == 0 and len(t) == TIMESTEPS
+    assert np.array_equal(shown, expected) and t[0] == 0 and len(t) == TIMESTEPS
     lyapunov = window.views["lyapunov"]
     assert "λ" in lyapunov.headline.text() and any(word in lyapunov.headline.text()
                                                      for word in ("chaotic", "stable", "edge of chaos"))
     assert results.spectrum is not None and results.spectrum.max() < 0  # a trained flip-flop holds its memory
-    assert results.projection.shape == (TIMESTEPS, 6)
+    assert results.pca["scores"].shape == (TIMESTEPS, 6)
     assert "of variance" in window.views["pca"].plot.getAxis("bottom").labelText
-    assert results.fixed_points and all(p.q < 1e-10 for p in results.fixed_points)
-    assert window.views["fixed-points"].table.rowCount() == len(results.fixed_points)
+    found = results.fixed_points
+    assert len(found.q) and (found.q < 1e-12).all() and found.stable.any()
+    assert window.views["fixed-points"].table.rowCount() == len(found.q)
+    assert len(window.views["pca"].fixed.data) == len(found.q)
     gates = window.views["gates"]
     assert len(gates.images) == 4 and len(gates.scatter.data) == 2 * 24  # h, z, r, hh; z and r dots
     fork = analysis_of(window.state).fork
@@ -76,7 +82,7 @@ def test_selecting_in_one_view_selects_everywhere(qtbot, flipflop):
     assert set(ringed) == {("z", 7), ("r", 7)}
     # a fixed point chosen in the PCA is chosen in the table
     pca, table = window.views["pca"], window.views["fixed-points"].table
-    index = len(analysis_of(window.state).results[0, "forward"].fixed_points) - 1
+    index = len(analysis_of(window.state).results[0, "forward"].fixed_points.q) - 1
     spot = next(s for s in pca.fixed.points() if s.data() == index)
     pca._clicked(pca.fixed, [spot], None)
     assert table.currentRow() == index and f"Fixed point {index}" in pca.info.text()

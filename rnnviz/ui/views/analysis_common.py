@@ -144,8 +144,14 @@ class AnalysisView(View):
 
     @Slot(object)
     def _results_changed(self, key) -> None:
-        if (key is None or key == self.key) and not self.piece_timer.isActive():
+        """A hidden tab waits until it is shown: while the analyses run, every draw the GUI thread
+        makes waits for the worker to hand back the GIL, and six views drawing each piece stalled it."""
+        if (key is None or key == self.key) and self.isVisible() and not self.piece_timer.isActive():
             self.piece_timer.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.redraw()
 
     @Slot(int, int)
     def _show_progress(self, done: int, total: int) -> None:

@@ -46,19 +46,19 @@ class FixedPointsView(AnalysisView):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.table, 2)
         layout.addWidget(self.eigen_plot, 3)
-        self.shown_points: list | None = None
+        self.shown_points: object | None = None  # the FixedPoints the table shows
         self.analysis.fixed_point_chosen.connect(self._show_chosen)
 
     def draw(self, stream: Stream, results: StreamResults | None) -> None:
-        points = results.fixed_points if results is not None else None
-        if points is not self.shown_points:
-            self.shown_points = points
-            self._fill_table(points or [])
+        found = results.fixed_points if results is not None else None
+        if found is not self.shown_points:
+            self.shown_points = found
+            self._fill_table(found)
         chosen = self.analysis.chosen_fixed_point
         index = chosen[1] if chosen is not None and chosen[0] == self.key else 0
-        if points and index < len(points):
-            values = points[index].eigenvalues
-            colours = [pg.mkBrush(UNSTABLE_COLOUR if abs(v) > 1 else STABLE_COLOUR) for v in values]
+        if found is not None and index < len(found.q):
+            values = found.eigenvalues[index]
+            colours = [pg.mkBrush(UNSTABLE_COLOUR if abs(v) >= 1 else STABLE_COLOUR) for v in values]
             self.eigenvalues.setData(x=values.real, y=values.imag, brush=colours, pen=None, data=values)
             self.eigen_plot.setTitle(f"eigenvalues at fixed point {index} ({stream.title}); "
                                      "red: outside the unit circle", size="9pt", color="#202020")
@@ -66,16 +66,17 @@ class FixedPointsView(AnalysisView):
             self.eigen_plot.setRange(xRange=(-extent, extent), yRange=(-extent, extent))
         else:
             self.eigenvalues.setData([])
-            self.eigen_plot.setTitle("no fixed point found (under zero input)" if points is not None
+            self.eigen_plot.setTitle("no fixed point found (under zero input)" if found is not None
                                      else "searching for fixed points…", size="9pt", color="#202020")
 
-    def _fill_table(self, points: list) -> None:
+    def _fill_table(self, found) -> None:
+        """One row per fixed point of ``found`` (a FixedPoints, or None while searching)."""
         self.table.blockSignals(True)
-        self.table.setRowCount(len(points))
-        for row, point in enumerate(points):
-            largest = float(np.abs(point.eigenvalues).max(initial=0.0))
-            cells = (str(row), f"{point.q:.2e}", "stable" if point.stable else
-                     f"unstable ({int((np.abs(point.eigenvalues) > 1).sum())} directions)", f"{largest:.4f}")
+        count = 0 if found is None else len(found.q)
+        self.table.setRowCount(count)
+        for row in range(count):
+            cells = (str(row), f"{found.q[row]:.2e}", "stable" if found.stable[row] else
+                     f"unstable ({int(found.unstable_modes[row])} directions)", f"{found.max_abs_eig[row]:.4f}")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -61,7 +61,9 @@ class GatesView(AnalysisView):
         self.shown_key = None
 
     def token(self) -> object:
-        return super().token(), self.state.selection.unit
+        """The gates come with the run, not from the analyses: their arrival redraws nothing here."""
+        stream = self.stream
+        return self.key, stream.version if stream is not None else -1, self.state.selection.unit
 
     def _build(self, stream: Stream) -> None:
         """One heatmap per quantity of the stream (h first), stacked, sharing the time axis."""
@@ -98,7 +100,7 @@ class GatesView(AnalysisView):
         self.shown_key = (stream.layer, stream.direction)
 
     def draw(self, stream: Stream, results: StreamResults | None) -> None:
-        from rnnviz.analysis.ui_support import saturation_fractions  # the run has imported torch
+        from rnnviz.analysis.gates import saturation
 
         if self.shown_key != (stream.layer, stream.direction) or (self.images and self.images[0].stream is not stream):
             self._build(stream)
@@ -108,7 +110,9 @@ class GatesView(AnalysisView):
         spots = []
         unit = self.state.selection.unit
         for gate in (g for g in stream.gates if g in SIGMOID_GATES):
-            left, right = saturation_fractions(stream.gates[gate][rows])
+            values = stream.gates[gate][rows]
+            fractions = saturation(values) if len(values) else {"left": np.zeros(stream.units), "right": np.zeros(stream.units)}
+            left, right = fractions["left"], fractions["right"]
             colour = PALETTE[SIGMOID_GATES.index(gate) % len(PALETTE)]
             for u in range(stream.units):
                 chosen = u == unit

@@ -2,7 +2,9 @@
 
 Top: the spectral radius ρ(J_t) and the largest singular value σmax(J_t) of each step's Jacobian,
 with the line at 1 (above it, a step expands some direction; ρ stays below 1 in a contracting
-network). Bottom: the gradient flow ‖∂h_last/∂h_t‖ on a log axis, where gradients die.
+network). Bottom: the gradient flow ‖∂h_last/∂h_t‖_F on a log axis, where gradients die. The flow is
+plotted from its logarithm (:func:`rnnviz.analysis.gradients.gradient_flow`'s ``log10``), so a flow
+far below float range is still drawn where it is.
 """
 
 from __future__ import annotations
@@ -40,10 +42,10 @@ class JacobianView(AnalysisView):
         self.norms.setTitle(_key(RADIUS_COLOUR, "━", "spectral radius ρ(J_t)") + "&nbsp;&nbsp;"
                             + _key(SIGMA_COLOUR, "╍", "largest singular value σmax(J_t)") + "&nbsp;&nbsp;"
                             + _key((90, 90, 90), "╌", "1"), size="8pt", color=TEXT_COLOUR)
-        self.flow = plot_widget(x="time step t", y="‖∂h_last/∂h_t‖", curves=True)
+        self.flow = plot_widget(x="time step t", y="‖∂h_last/∂h_t‖_F", curves=True)
         self.flow.setTitle(_key(FLOW_COLOUR, "━", "gradient flow from the last step (log scale)"),
                            size="8pt", color=TEXT_COLOUR)
-        self.flow.setLogMode(False, True)
+        self.flow.getAxis("left").setLogMode(True)  # the curve is log10 already: only the ticks are powers of 10
         self.flow.getAxis("left").enableAutoSIPrefix(False)
         self.flow.setXLink(self.norms)
         self.norms.getAxis("left").setWidth(52)
@@ -67,11 +69,11 @@ class JacobianView(AnalysisView):
 
     def draw(self, stream: Stream, results: StreamResults | None) -> None:
         series = results.series if results is not None else {}
-        for curve, name in ((self.radius, "spectral_radius"), (self.sigma, "sigma_max"), (self.gradient, "gradient_flow")):
+        for curve, name in ((self.radius, "spectral_radius"), (self.sigma, "sigma_max"), (self.gradient, "gradient_log10")):
             if name in series:
                 t, values = in_time(stream, series[name])
-                if name == "gradient_flow":  # a log axis: a flow of exactly 0 is not drawn
-                    values = np.where(values > 0, values, np.nan)
+                if name == "gradient_log10":  # a flow of exactly 0 (log -inf) is not drawn
+                    values = np.where(np.isfinite(values), values, np.nan)
                 curve.setData(t, values)
             else:
                 curve.setData([], [])

@@ -21,15 +21,27 @@ from rnnviz.ui.views.lines import CURVE
 
 ZERO_PEN = pg.mkPen((90, 90, 90), width=1, style=Qt.PenStyle.DashLine)
 VERDICT_COLOURS = {"chaotic": "#b00020", "stable": "#1f5fa0", "edge of chaos": "#2c8a2c"}
+EDGE_TOLERANCE = 0.01  # |λ_max| per step below this reads as the edge of chaos
+
+
+def verdict(lambda_max: float) -> str:
+    """The word the headline gives a largest exponent (per step)."""
+    if lambda_max > EDGE_TOLERANCE:
+        return "chaotic"
+    return "stable" if lambda_max < -EDGE_TOLERANCE else "edge of chaos"
+
+
+def _shown(results: StreamResults | None, count: int) -> int:
+    """How many points of the running estimate were made within the first ``count`` steps."""
+    if results is None or results.lyapunov is None:
+        return 0
+    return int(np.searchsorted(results.lyapunov_steps, count, side="right"))
 
 
 def _estimate(results: StreamResults | None, count: int) -> np.ndarray | None:
-    """The spectrum as estimated after ``count`` steps (None before any estimate)."""
-    if results is None or results.lyapunov is None or count == 0:
-        return None
-    rows = results.lyapunov[:count]
-    finite = np.flatnonzero(np.isfinite(rows[:, 0]))
-    return rows[finite[-1]] if finite.size else None
+    """The spectrum as estimated after ``count`` steps (None before any estimate, during the burn-in)."""
+    shown = _shown(results, count)
+    return results.lyapunov[shown - 1] if shown else None
 
 
 class LyapunovView(AnalysisView):
@@ -68,8 +80,6 @@ class LyapunovView(AnalysisView):
         self.running_plot.setXRange(0, max(run.timesteps - 1, 1), padding=0.01)
 
     def draw(self, stream: Stream, results: StreamResults | None) -> None:
-        from rnnviz.analysis.ui_support import verdict  # the run has imported torch
-
         estimate = _estimate(results, stream.revealed)
         self._draw_running(stream, results)
         if estimate is None:
@@ -77,9 +87,8 @@ class LyapunovView(AnalysisView):
             waiting = "not played yet" if not stream.revealed else "computing…"
             self.headline.setText(f"<span style='font-size:16pt'>λ<sub>max</sub> = …</span>&nbsp;&nbsp; {waiting}")
         else:
-            ordered = np.sort(estimate)[::-1]
-            self.spectrum.setData(np.arange(1, ordered.size + 1), ordered)
-            lam = float(ordered[0])
+            self.spectrum.setData(np.arange(1, estimate.size + 1), estimate)
+            lam = float(estimate[0])
             word = verdict(lam)
             final = "" if stream.revealed < stream.hidden.shape[0] else " (whole run)"
             self.headline.setText(
@@ -87,21 +96,22 @@ class LyapunovView(AnalysisView):
                 f"<span style='font-size:16pt; color:{VERDICT_COLOURS[word]}'><b>{word}</b></span>"
                 f"&nbsp;&nbsp;<span style='font-size:9pt'>{stream.title}, after {stream.revealed} steps{final}"
                 f"; per step, natural log</span>")
-        self.others.setText(self._summary(verdict))
+        self.others.setText(self._summary())
 
     def _draw_running(self, stream: Stream, results: StreamResults | None) -> None:
         running = results.lyapunov if results is not None else None
         count = 0 if running is None else running.shape[1]
+        shown = _shown(results, stream.revealed)
         while len(self.curves) < count:
             colour = PALETTE[len(self.curves) % len(PALETTE)]
-            self.curves.append(self.running_plot.plot(pen=pg.mkPen(colour, width=1), connect="finite", **CURVE))
+            self.curves.append(self.running_plot.plot(pen=pg.mkPen(colour, width=1), **CURVE))
         for index, curve in enumerate(self.curves):
             if index < count:
-                curve.setData(np.arange(stream.revealed, dtype=np.float64), running[:stream.revealed, index])
+                curve.setData(results.lyapunov_steps[:shown], running[:shown, index])
             else:
                 curve.setData([], [])
 
-    def _summary(self, verdict) -> str:
+    def _summary(self) -> str:
         """λ_max of every layer-direction, as far as each has played (with eight streams, this line
         says what eight plots would)."""
         run = self.state.run
@@ -110,7 +120,7 @@ class LyapunovView(AnalysisView):
             stream = run.stream(*key)
             estimate = _estimate(self.analysis.results.get(key), stream.revealed)
             if estimate is not None:
-                lam = float(estimate.max())
+                lam = float(estimate[0])
                 parts.append(f"L{key[0] + 1} {key[1]}: λ<sub>max</sub> {lam:+.3f} "
                              f"<span style='color:{VERDICT_COLOURS[verdict(lam)]}'>{verdict(lam)}</span>")
         return "every layer-direction: " + " · ".join(parts) if parts else ""

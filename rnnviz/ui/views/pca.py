@@ -23,12 +23,27 @@ FIXED_COLOUR = (214, 39, 40)
 DIRECTION_LENGTH = 0.08  # unstable directions, as a fraction of the plot's span
 
 
-def eigenvalue_text(point, limit: int = 8) -> str:
-    """The leading eigenvalues of a fixed point, for a label."""
+def eigenvalue_text(found, index: int, limit: int = 8) -> str:
+    """The leading eigenvalues of fixed point ``index`` of ``found`` (a FixedPoints), for a label."""
+    eigenvalues = found.eigenvalues[index]
     shown = ", ".join(f"{abs(v):.3f}∠{np.degrees(np.angle(v)):.0f}°" if abs(v.imag) > 1e-9 else f"{v.real:+.3f}"
-                      for v in point.eigenvalues[:limit])
-    more = f" … ({len(point.eigenvalues)} in all)" if len(point.eigenvalues) > limit else ""
-    return f"q = {point.q:.2e}, {'stable' if point.stable else 'unstable'}; eigenvalues λ: {shown}{more}"
+                      for v in eigenvalues[:limit])
+    more = f" … ({len(eigenvalues)} in all)" if len(eigenvalues) > limit else ""
+    return (f"q = {found.q[index]:.2e}, {'stable' if found.stable[index] else 'unstable'}; "
+            f"eigenvalues λ: {shown}{more}")
+
+
+def fixed_point_geometry(fit: dict, found, units: int) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Where the fixed points lie in the trajectory's PCs (points, k), and per point its unstable
+    directions there (m, k), each of unit length in the full state space (only h is seen by the PCs)."""
+    loadings = fit["loadings"]
+    positions = (found.states[:, :units] - fit["mean"]) @ loadings.T
+    directions = []
+    for eigenvalues, vectors in zip(found.eigenvalues, found.eigenvectors):
+        unstable = vectors[:, np.abs(eigenvalues) >= 1].real.T
+        norms = np.linalg.norm(unstable, axis=1, keepdims=True)
+        directions.append((unstable / np.where(norms > 0, norms, 1))[:, :units] @ loadings.T)
+    return positions, directions
 
 
 class PcaView(AnalysisView):
@@ -88,7 +103,7 @@ class PcaView(AnalysisView):
         self.redraw()
 
     def draw(self, stream: Stream, results: StreamResults | None) -> None:
-        if results is None or results.projection is None:
+        if results is None or results.pca is None:
             for curve in self.segments:
                 curve.setData([], [])
             for item in (self.start, self.current, self.fixed):
@@ -96,21 +111,21 @@ class PcaView(AnalysisView):
             self.directions.setData([], [])
             self.plot.setLabels(bottom="PC 1", left="PC 2")
             return
-        pcs = results.projection.shape[1]
+        pcs = results.pca["loadings"].shape[0]
         for spin in self.axes:
             spin.setMaximum(pcs)
-        a, b = (spin.value() - 1 for spin in self.axes)
-        ratio = results.pca.explained_ratio
+        a, b = (min(spin.value(), pcs) - 1 for spin in self.axes)
+        ratio = results.pca["explained_variance_ratio"]
         self.plot.setLabels(bottom=f"PC {a + 1} ({ratio[a]:.1%} of variance)",
                             left=f"PC {b + 1} ({ratio[b]:.1%} of variance)")
         self.plot.setTitle(f"{stream.title}: the state trajectory in PC {a + 1}–PC {b + 1}",
                            size="9pt", color=TEXT_COLOUR)
-        xy = results.projection[:, [a, b]]
+        xy = results.pca["scores"][:, [a, b]]
         if self.fitted != (a, b):  # the whole trajectory's extent, so the view does not jump while playing
             self.fitted = (a, b)
             self.plot.setRange(xRange=(xy[:, 0].min(), xy[:, 0].max()), yRange=(xy[:, 1].min(), xy[:, 1].max()))
         self._draw_trajectory(stream, xy)
-        self._draw_fixed_points(results, a, b, xy)
+        self._draw_fixed_points(stream, results, a, b, xy)
 
     def _draw_trajectory(self, stream: Stream, xy: np.ndarray) -> None:
         """Segments in processing order; a segment's colour is the input time at its middle."""
@@ -127,22 +142,22 @@ class PcaView(AnalysisView):
         self.start.setData(pos=xy[:1] if count else [])
         self.current.setData(pos=xy[count - 1:count] if count else [])
 
-    def _draw_fixed_points(self, results: StreamResults, a: int, b: int, xy: np.ndarray) -> None:
-        points = results.fixed_points or []
-        if not points:
+    def _draw_fixed_points(self, stream: Stream, results: StreamResults, a: int, b: int, xy: np.ndarray) -> None:
+        found = results.fixed_points
+        if found is None or not len(found.states):
             self.fixed.setData([])
             self.directions.setData([], [])
             return
-        positions = results.fixed_point_positions[:, [a, b]]
+        positions, directions = fixed_point_geometry(results.pca, found, stream.units)
         span = float(max(np.ptp(xy[:, 0]), np.ptp(xy[:, 1]), 1e-9))
         chosen = self.analysis.chosen_fixed_point
         spots, lines = [], []
-        for index, (point, position) in enumerate(zip(points, positions)):
+        for index, (stable, position) in enumerate(zip(found.stable, positions[:, [a, b]])):
             selected = chosen == (self.key, index)
             spots.append({"pos": tuple(position), "data": index,
-                          "brush": pg.mkBrush(FIXED_COLOUR) if point.stable else pg.mkBrush(255, 255, 255, 220),
+                          "brush": pg.mkBrush(FIXED_COLOUR) if stable else pg.mkBrush(255, 255, 255, 220),
                           "pen": pg.mkPen("k" if selected else FIXED_COLOUR, width=3 if selected else 2)})
-            for direction in results.fixed_point_directions[index][:, [a, b]]:
+            for direction in directions[index][:, [a, b]]:
                 length = np.hypot(*direction)
                 if length > 1e-9:  # seen edge-on in these PCs: nothing to draw
                     step = direction / length * DIRECTION_LENGTH * span
@@ -152,8 +167,8 @@ class PcaView(AnalysisView):
         self.directions.setData(lines_xy[:, 0], lines_xy[:, 1])
 
     def _tip(self, x: float, y: float, data) -> str:
-        points = (self.results.fixed_points or []) if self.results is not None else []
-        return f"fixed point {data}: " + eigenvalue_text(points[data]) if data < len(points) else ""
+        found = self.results.fixed_points if self.results is not None else None
+        return f"fixed point {data}: " + eigenvalue_text(found, data) if found is not None and data < len(found.q) else ""
 
     def _clicked(self, _item, spots, _event) -> None:
         if len(spots):
@@ -161,7 +176,8 @@ class PcaView(AnalysisView):
 
     def _show_chosen(self, key, index: int) -> None:
         results = self.analysis.results.get(key)
-        if results is not None and results.fixed_points and index < len(results.fixed_points):
-            self.info.setText(f"Fixed point {index} of {len(results.fixed_points)} "
-                              f"(L{key[0] + 1} {key[1]}): " + eigenvalue_text(results.fixed_points[index]))
+        found = results.fixed_points if results is not None else None
+        if found is not None and index < len(found.q):
+            self.info.setText(f"Fixed point {index} of {len(found.q)} "
+                              f"(L{key[0] + 1} {key[1]}): " + eigenvalue_text(found, index))
         self.redraw()

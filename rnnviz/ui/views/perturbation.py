@@ -1,7 +1,8 @@
 """Perturbation: fork the run at one step with a tiny nudge (ε) of one layer-direction's state and
-follow both copies. Top: their distance on a log axis, with the memory horizon (the nudge has decayed
-below ε/100) and the divergence time (it has grown past 1000 ε) marked; below, the perturbed run's
-states as a difference from the original (diverging map, symmetric range).
+follow both copies (:func:`rnnviz.analysis.perturb.perturb`, in float64). Top: their distance on a log
+axis, with the memory horizon (the nudge has decayed below ε/100) and the divergence time (it has
+grown past 0.1) marked, and the distance in each layer above, which reads the nudged layer's
+output (one colour each); below, the perturbed run's h as a difference from the original (diverging map, symmetric range).
 
 Fork with Shift+click on a heatmap cell, or at the playback cursor with the button here; each run
 starts with a fork of layer 1 at T/4, so the view always has something to show.
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import QPushButton, QVBoxLayout
 from rnnviz.ui.analysis_results import Fork, StreamResults
 from rnnviz.ui.run_data import Stream
 from rnnviz.ui.state import AppState
-from rnnviz.ui.views.analysis_common import TEXT_COLOUR, AnalysisView, in_time
+from rnnviz.ui.views.analysis_common import PALETTE, TEXT_COLOUR, AnalysisView, in_time
 from rnnviz.ui.views.heatmap_image import MAX_COLUMNS, maxabs_reduce
 from rnnviz.ui.views.lines import CURVE
 
@@ -42,13 +43,13 @@ class PerturbationView(AnalysisView):
         self.distance_plot = self.graphics.addPlot(row=0, col=0)
         self.distance_plot.setLogMode(False, True)
         self.distance_plot.getAxis("left").enableAutoSIPrefix(False)
-        self.distance_plot.setLabels(left="‖h′ − h‖", bottom="time step t")
+        self.distance_plot.setLabels(left="‖s′ − s‖ (s = h, or [h, c])", bottom="time step t")
         self.distance_plot.setDownsampling(auto=True, mode="peak")
         self.distance_plot.setClipToView(True)
         self.distance_plot.showGrid(x=True, y=True, alpha=0.15)
-        self.distance_plot.addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOUR)
-        self.distance = self.distance_plot.plot(pen=pg.mkPen(DISTANCE_COLOUR, width=1), connect="finite",
-                                                name="distance of the perturbed run", **CURVE)
+        self.legend = self.distance_plot.addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOUR)
+        self.distance = self.distance_plot.plot(pen=pg.mkPen(DISTANCE_COLOUR, width=1), connect="finite", **CURVE)
+        self.above: list[pg.PlotDataItem] = []  # one curve per layer-direction above the perturbed one
         self.marks = {name: pg.InfiniteLine(angle=90, pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
                                             label=name, labelOpts={"position": 0.92, "color": colour})
                       for name, colour in MARKS.items()}
@@ -71,7 +72,8 @@ class PerturbationView(AnalysisView):
         self.analysis.forked.connect(self._forked)
 
     def token(self) -> object:
-        return self.analysis.version, self.analysis.fork is not None
+        """Only a new fork (or one starting) redraws this view, not the other analyses' pieces."""
+        return id(self.analysis.fork), self.analysis.fork_pending
 
     @Slot()
     def _fork_at_cursor(self) -> None:
@@ -83,7 +85,9 @@ class PerturbationView(AnalysisView):
 
     @Slot(object)
     def _forked(self, _fork) -> None:
-        self.redraw()
+        """Drawn a moment later, not inside the piece's delivery: the two together stalled the loop."""
+        if self.isVisible() and not self.piece_timer.isActive():
+            self.piece_timer.start()
 
     def redraw(self) -> bool:
         token = self.token()
@@ -95,6 +99,8 @@ class PerturbationView(AnalysisView):
             self.distance_plot.setTitle("forking…" if self.analysis.fork_pending else "no fork yet",
                                         size="9pt", color=TEXT_COLOUR)
             self.distance.setData([], [])
+            for curve in self.above:
+                curve.setData([], [])
             self.image.clear()
             return True
         self.draw(self.state.run.stream(*fork.key), None)
@@ -105,6 +111,7 @@ class PerturbationView(AnalysisView):
         steps = stream.hidden.shape[0]
         t, distance = in_time(stream, fork.distance, steps)
         self.distance.setData(t, np.where(distance > 0, distance, np.nan))
+        self._draw_above(fork)
         fork_t = fork.step if stream.direction == "forward" else steps - 1 - fork.step
         sign = 1 if stream.direction == "forward" else -1
         for name, after in (("fork", 0), ("memory horizon", fork.memory_horizon), ("divergence", fork.divergence_time)):
@@ -118,6 +125,23 @@ class PerturbationView(AnalysisView):
             f"{stream.title}: nudged by ε = {fork.epsilon:g} at t = {fork_t}; memory horizon {horizon}, "
             f"divergence {divergence}", size="9pt", color=TEXT_COLOUR)
         self._draw_difference(stream, fork)
+
+    def _draw_above(self, fork: Fork) -> None:
+        while len(self.above) < len(fork.above):
+            colour = PALETTE[(len(self.above) + 1) % len(PALETTE)]
+            self.above.append(self.distance_plot.plot(pen=pg.mkPen(colour, width=1), connect="finite", **CURVE))
+        for index, curve in enumerate(self.above):
+            if index < len(fork.above):
+                above = fork.above[index]
+                order = np.argsort(above.times)
+                curve.setData(above.times[order].astype(np.float64),
+                              np.where(above.distance[order] > 0, above.distance[order], np.nan))
+            else:
+                curve.setData([], [])
+        self.legend.clear()
+        self.legend.addItem(self.distance, "perturbed layer-direction")
+        for curve, above in zip(self.above, fork.above):
+            self.legend.addItem(curve, f"layer {above.layer} {above.direction}")
 
     def _draw_difference(self, stream: Stream, fork: Fork) -> None:
         steps = stream.hidden.shape[0]
