@@ -16,6 +16,7 @@ from rnnviz.export import atomic_write
 from rnnviz.ui.main_window import MainWindow
 
 WINDOW_SIZE = (1400, 860)
+ANALYSIS_VIEWS = ("jacobian", "gates", "lyapunov", "pca", "fixed-points", "perturbation")
 POLL_MS = 50
 SETTLE_MS = 200  # after the last view is complete: for the last repaints (and text layout) to land
 
@@ -47,6 +48,9 @@ class Screenshot(QObject):
         self._previous_hook = sys.excepthook
         sys.excepthook = self._internal_error
         self.window.show_view(self.view)
+        if self.view in ANALYSIS_VIEWS:  # their plots need the width and height the docks would take
+            for dock in self.window.docks.values():
+                dock.hide()
         self.poll.start()
         self.deadline.start()
 

@@ -76,7 +76,7 @@ class FixedPointsView(AnalysisView):
         self.table.setRowCount(count)
         for row in range(count):
             cells = (str(row), f"{found.q[row]:.2e}", "stable" if found.stable[row] else
-                     f"unstable ({int(found.unstable_modes[row])} directions)", f"{found.max_abs_eig[row]:.4f}")
+                     f"unstable ({int(found.unstable_modes[row])} direction{'s' if found.unstable_modes[row] > 1 else ''})", f"{found.max_abs_eig[row]:.4f}")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)

@@ -34,9 +34,8 @@ class GatesView(AnalysisView):
         super().__init__(state)
         self.maps = pg.GraphicsLayoutWidget()
         self.maps.setBackground("w")
-        self.scatter_plot = plot_widget("gate saturation (one dot per unit and gate)",
-                                        "left-saturated (fraction < 0.1)",
-                                        "right-saturated (fraction > 0.9)")
+        self.scatter_plot = plot_widget("fraction of steps each unit's gate is shut / open",
+                                        "shut (&lt; 0.1)", "open (&gt; 0.9)")  # axis labels are HTML
         self.scatter_plot.setXRange(-0.02, 1.02, padding=0)
         self.scatter_plot.setYRange(-0.02, 1.02, padding=0)
         self.scatter_plot.setAspectLocked(True)
