@@ -48,8 +48,8 @@ class JacobianView(AnalysisView):
         self.flow.getAxis("left").setLogMode(True)  # the curve is log10 already: only the ticks are powers of 10
         self.flow.getAxis("left").enableAutoSIPrefix(False)
         self.flow.setXLink(self.norms)
-        self.norms.getAxis("left").setWidth(52)
-        self.flow.getAxis("left").setWidth(52)
+        self.norms.getAxis("left").setWidth(72)
+        self.flow.getAxis("left").setWidth(72)
         self.radius = self.norms.plot(pen=pg.mkPen(RADIUS_COLOUR, width=1), connect="finite", **CURVE)
         self.sigma = self.norms.plot(pen=pg.mkPen(SIGMA_COLOUR, width=1, style=Qt.PenStyle.DashLine),
                                      connect="finite", **CURVE)
