@@ -58,16 +58,23 @@ class Screenshot(QObject):
         self._end(f"--screenshot: internal error while drawing ({kind.__name__}: {printable(str(error), 200)}); "
                   "no screenshot written (please report it)")
 
+    def _pictured(self) -> list:
+        """The views the picture shows: the one asked for and the docks left open beside it. Tabs
+        behind it are not waited for (their analyses may take minutes and would not be seen)."""
+        window = self.window
+        return [view for name, view in window.views.items()
+                if name == self.view or (name in window.docks and window.docks[name].isVisible())]
+
     def _complete(self) -> bool:
         window = self.window
         return window.state.trace is not None and not window.runner.restart_timer.isActive() \
-            and all(view.is_complete() for view in window.views.values())
+            and all(view.is_complete() for view in self._pictured())
 
     @Slot()
     def _check(self) -> None:
         if self._complete():
             self.poll.stop()
-            for view in self.window.views.values():  # whatever the frame timer has not drawn yet
+            for view in self._pictured():  # whatever the frame timer has not drawn yet
                 view.redraw()
                 for pane in view.panes():
                     pane()
