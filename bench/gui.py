@@ -167,6 +167,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         print(json.dumps(stream(args.timesteps, args.units, args.layers)))
+        from rnnviz.ui.analysis_results import exit_now_if_unfinished
+
+        exit_now_if_unfinished(0)  # the analyses of this big stack may still be running
         return
     startup = startup_seconds(args.startup_repeats)
     results = [stream_in_child(args) for _ in range(args.repeats)]

@@ -9,6 +9,7 @@ as the core computes it; the views place it on the input-time axis.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass, field
 
@@ -160,9 +161,13 @@ class AnalysisResults(QObject):
         self.worker = self.fork_worker = None
 
     def shutdown(self) -> None:
+        """Cancel and wait for the analyses. One piece (a large layer's fixed-point search) may run on
+        for long after a cancel: such a worker is kept alive in :data:`_UNFINISHED`, so that Qt never
+        destroys a running thread, and :func:`exit_now_if_unfinished` ends the process without doing so."""
         self._stop()
         for worker in self.retired:
-            worker.wait(10_000)
+            if not worker.wait(SHUTDOWN_WAIT_MS):
+                _UNFINISHED.append(worker)
 
     def _current(self, sender: QObject | None) -> bool:
         return sender is not None and sender in (self.worker, self.fork_worker)
@@ -235,3 +240,17 @@ def analysis_of(state: AppState) -> AnalysisResults:
     """The analyses shared by every view of ``state`` (made by the first view that asks)."""
     results = state.findChild(AnalysisResults)
     return results if results is not None else AnalysisResults(state)
+
+
+SHUTDOWN_WAIT_MS = 10_000
+_UNFINISHED: list[QObject] = []
+
+
+def exit_now_if_unfinished(code: int) -> None:
+    """End the process with ``code`` at once if an analysis thread is still running: at interpreter
+    exit Qt would destroy it while it runs and abort ("QThread: Destroyed while thread is still
+    running"). The analyses write no files, so nothing is lost."""
+    if any(not worker.isFinished() for worker in _UNFINISHED):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)

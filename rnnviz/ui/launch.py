@@ -62,14 +62,21 @@ def launch(path: str | None = None, input_path: str | None = None, screenshot: s
         window = MainWindow()
         _open(window, path, input_path)
         window.show()
-        return app.exec()
+        code = app.exec()
+        from rnnviz.ui.analysis_results import exit_now_if_unfinished
+
+        exit_now_if_unfinished(code)
+        return code
     with tempfile.TemporaryDirectory(prefix="rnnviz-screenshot-") as folder:
         # a screenshot neither reads nor changes the user's layout and recent files
         window = MainWindow(settings=QSettings(os.path.join(folder, "rnnviz.ini"), QSettings.Format.IniFormat))
         problem = _open(window, path, input_path)
-        if problem is not None:
-            return _error(problem)
-        return _shoot(app, window, Path(screenshot), view, timeout_s)
+        code = _error(problem) if problem is not None else _shoot(app, window, Path(screenshot), view, timeout_s)
+        window.close()
+    from rnnviz.ui.analysis_results import exit_now_if_unfinished
+
+    exit_now_if_unfinished(code)  # analyses of tabs not pictured may still run
+    return code
 
 
 def _open(window, *paths: str | None) -> str | None:
