@@ -72,6 +72,7 @@ def test_every_view_fills_in_and_is_complete(qtbot, flipflop):
 def test_selecting_in_one_view_selects_everywhere(qtbot, flipflop):
     window = flipflop
     wait_analysed(qtbot, window)
+    window.show_view("gates")  # a tab behind another is drawn when it is shown
     gates = window.views["gates"]
     spot = next(s for s in gates.scatter.points() if s.data() == ("z", 7))
     gates._clicked(gates.scatter, [spot], None)  # what a click on the dot does
@@ -81,6 +82,7 @@ def test_selecting_in_one_view_selects_everywhere(qtbot, flipflop):
     ringed = [s.data() for s in gates.scatter.points() if s.size() > 8]
     assert set(ringed) == {("z", 7), ("r", 7)}
     # a fixed point chosen in the PCA is chosen in the table
+    window.show_view("pca")
     pca, table = window.views["pca"], window.views["fixed-points"].table
     index = len(analysis_of(window.state).results[0, "forward"].fixed_points.q) - 1
     spot = next(s for s in pca.fixed.points() if s.data() == index)
