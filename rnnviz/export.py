@@ -51,7 +51,8 @@ def _row_chunks(values: np.ndarray) -> Iterator[tuple[int, list]]:
         yield start, rows.tolist()
 
 
-def _prepare_dir(out_dir: Path) -> None:
+def prepare_out_dir(out_dir: Path) -> None:
+    """Create ``out_dir`` (and its parents) for writing, or fail with one line saying why."""
     if out_dir.exists() and not out_dir.is_dir():
         raise RnnvizError(f"{out_dir}: exists and is not a directory; choose an output directory")
     try:
@@ -151,7 +152,7 @@ def write_csv(trace: ExportedTrace, out_dir: Path, tidy: bool = False) -> list[P
     state (``t,{gate}0,…``), ``inputs.csv``, ``saturation.csv``, ``summary.json``, ``spec.toml`` and, with
     ``tidy``, the long ``hidden_states.csv`` (``layer,direction,t,unit,value``) and, if the stack has gates,
     ``gate_states.csv`` (``layer,direction,gate,t,unit,value``)."""
-    _prepare_dir(out_dir)
+    prepare_out_dir(out_dir)
     written = []
     tables = [(f"layer{layer}_{direction}", "h", states) for layer, direction, states in trace.streams()]
     tables += [(f"layer{layer}_{direction}_{gate}", gate, values)
@@ -208,7 +209,7 @@ def write_npz(trace: ExportedTrace, out_dir: Path) -> list[Path]:
     """One ``hidden_states.npz`` with ``inputs``, ``layer{i}_{direction}`` and the gates and cell states as
     ``layer{i}_{direction}_{gate}`` (GRU ``z,r,hh``, LSTM ``i,f,g,o,c``); plus ``summary.json``, ``spec.toml``
     and, where the spec reads its input from a file, ``inputs.npy`` for it to read."""
-    _prepare_dir(out_dir)
+    prepare_out_dir(out_dir)
     arrays = {"inputs": trace.inputs}
     arrays.update((f"layer{layer}_{direction}", states) for layer, direction, states in trace.streams())
     arrays.update((f"layer{layer}_{direction}_{gate}", values)

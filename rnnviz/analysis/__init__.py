@@ -43,10 +43,10 @@ class Analysis:
     def write(self, out_dir: str | Path) -> list[Path]:
         """``{table}.csv`` for each table, ``fixed_points.npz`` with the fixed points, and ``analysis.json``."""
         from rnnviz.analysis.tables import write_json, write_npz, write_table
-        from rnnviz.export import _prepare_dir
+        from rnnviz.export import prepare_out_dir
 
         out = Path(out_dir)
-        _prepare_dir(out)
+        prepare_out_dir(out)
         written = [write_table(out / f"{name}.csv", name, rows) for name, rows in self.tables.items()]
         if "fixed_points" in self.tables:
             written.append(write_npz(out / "fixed_points.npz", self.arrays))

@@ -58,14 +58,10 @@ class TrainResult:
         """``model.pt``, ``input.npy``, ``target.npy`` and ``train.csv`` in ``out_dir``, each written atomically."""
         import torch
 
-        from rnnviz.export import atomic_write, check_out_dir
+        from rnnviz.export import atomic_write, prepare_out_dir
 
         out = Path(out_dir)
-        check_out_dir(out)
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise TrainingError(f"{out}: cannot create the output directory ({exc.strerror or exc})") from None
+        prepare_out_dir(out)
         paths = [out / name for name in ("model.pt", "input.npy", "target.npy", "train.csv")]
         with atomic_write(paths[0], "wb") as fh:
             torch.save(self.state_dict, fh)
