@@ -1,0 +1,80 @@
+"""The two strips under a heatmap, on its time axis: ρ(J_t) and σmax(J_t) with the line at 1, and the
+gradient flow ‖∂h_last/∂h_t‖_F on a log axis, with their legends in the heatmap's side column.
+
+They are small (STRIP_HEIGHT each) so that the heatmaps stay the main thing; their x axis is the
+heatmap's (linked, same limits), so zooming either zooms both, and the time ticks move under the
+lower strip. What they draw comes from :mod:`rnnviz.ui.views.series_plots`, as in the Jacobian tab.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF
+
+from rnnviz.ui.analysis_results import StreamResults
+from rnnviz.ui.run_data import Stream
+from rnnviz.ui.views.series_plots import (FLOW_COLOUR, RADIUS_COLOUR, SIGMA_COLOUR, UNIT_COLOUR, JacobianCurves,
+                                          key, prepare_time_plot)
+
+STRIP_HEIGHT = 58  # each strip's plot area, in pixels
+TIME_AXIS_HEIGHT = 38  # the tick values and "time step t" under the lower strip
+TEXT_COLOUR = "#202020"
+NORMS_LEGEND = "<br>".join((key(RADIUS_COLOUR, "━", "ρ(J_t)"), key(SIGMA_COLOUR, "╍", "σmax(J_t)"),
+                            key(UNIT_COLOUR, "╌", "1")))
+FLOW_LEGEND = key(FLOW_COLOUR, "━", "‖∂h_last/∂h_t‖_F<br>&nbsp;&nbsp;&nbsp;(log scale)")
+
+
+class Strips:
+    """The strips of one heatmap, in rows ``row`` and ``row + 1`` of ``graphics`` (the legends in
+    column 1). ``heatmap`` gives its time axis away: its tick values and label move under the strips."""
+
+    def __init__(self, graphics: pg.GraphicsLayoutWidget, row: int, heatmap: pg.PlotItem, steps: int) -> None:
+        self.norms = graphics.addPlot(row=row, col=0)
+        self.flow = graphics.addPlot(row=row + 1, col=0)
+        for plot, height in ((self.norms, STRIP_HEIGHT + 6), (self.flow, STRIP_HEIGHT + TIME_AXIS_HEIGHT)):
+            prepare_time_plot(plot)
+            plot.hideButtons()
+            plot.setMouseEnabled(x=True, y=False)
+            plot.getViewBox().setLimits(xMin=-0.5, xMax=steps - 0.5)
+            plot.setXLink(heatmap)
+            plot.setMinimumHeight(height)
+            plot.setMaximumHeight(height)
+        heatmap.setLabel("bottom", "")
+        heatmap.getAxis("bottom").showLabel(False)
+        for axis in (heatmap.getAxis("bottom"), self.norms.getAxis("bottom")):
+            axis.setStyle(showValues=False)
+        self.norms.setLabel("left", "‖J_t‖")
+        self.flow.setLabel("left", "grad")
+        self.flow.setLabel("bottom", "time step t")
+        self.curves = JacobianCurves(self.norms, self.flow)
+        for text, at in ((NORMS_LEGEND, row), (FLOW_LEGEND, row + 1)):
+            graphics.addLabel(text, row=at, col=1, size="8pt", color=TEXT_COLOUR, justify="left")
+
+    @property
+    def plots(self) -> tuple[pg.PlotItem, pg.PlotItem]:
+        return self.norms, self.flow
+
+    def show(self, stream: Stream, results: StreamResults | None) -> None:
+        self.curves.show(stream, results.series if results is not None else {})
+
+    def describe(self, pos: QPointF, stream: Stream, results: StreamResults | None) -> str | None:
+        """What the strips say at scene position ``pos`` (None: not over them): the step's ρ, σmax and
+        flow once they are computed and revealed."""
+        box = next((p.getViewBox() for p in self.plots if p.getViewBox().sceneBoundingRect().contains(pos)), None)
+        if box is None:
+            return None
+        steps = stream.hidden.shape[0]
+        t = int(np.floor(box.mapSceneToView(pos).x() + 0.5))
+        rows = stream.revealed_slice()
+        if not 0 <= t < steps:
+            return None
+        head = f"Layer {stream.layer + 1} · {stream.direction} · t = {t}"
+        series = results.series if results is not None else {}
+        step = t if stream.direction == "forward" else steps - 1 - t  # the series are in processing order
+        values = {name: float(series[name][step]) for name in series}
+        if not rows.start <= t < rows.stop or np.isnan(values.get("spectral_radius", np.nan)):
+            return f"{head} · Jacobian not computed yet"
+        text = f"{head} · ρ = {values['spectral_radius']:.4f} · σmax = {values['sigma_max']:.4f}"
+        flow = values.get("gradient_log10", np.nan)
+        return text if np.isnan(flow) else f"{text} · ‖∂h_last/∂h_t‖ = {10.0 ** flow:.3e}"
