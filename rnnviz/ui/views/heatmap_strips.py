@@ -48,6 +48,10 @@ class Strips:
         self.flow.setLabel("left", "grad")
         self.flow.setLabel("bottom", "time step t")
         self.curves = JacobianCurves(self.norms, self.flow)
+        grid = graphics.ci.layout
+        for at in (row, row + 1):
+            grid.setRowStretchFactor(at, 0)  # the heatmap above takes what room there is to spare
+            grid.setRowStretchFactor(at - 2, 1)
         for text, at in ((NORMS_LEGEND, row), (FLOW_LEGEND, row + 1)):
             graphics.addLabel(text, row=at, col=1, size="8pt", color=TEXT_COLOUR, justify="left")
 
