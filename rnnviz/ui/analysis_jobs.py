@@ -34,8 +34,16 @@ def _stream(trace: Trace, model: Model, key: tuple[int, str]):
     return stream(trace, model.weights, key[0] + 1, key[1])
 
 
-def stream_jobs(trace: Trace, model: Model, key: tuple[int, str]) -> list[Job]:
-    """Every analysis of one stream, cheapest first, so each view has something to show soon."""
+def analysis_jobs(trace: Trace, model: Model, keys: list[tuple[int, str]]) -> list[Job]:
+    """Every analysis of the streams ``keys``: the cheap per-step series (Jacobian norms, gradient
+    flow) of every stream before any stream's slow ones (Lyapunov, PCA and fixed points), so that the
+    heatmap strips of the last stream of a deep stack never wait behind the others' fixed-point searches."""
+    per_stream = [_stream_jobs(trace, model, key) for key in keys]
+    return [job for series, _ in per_stream for job in series] + [job for _, slow in per_stream for job in slow]
+
+
+def _stream_jobs(trace: Trace, model: Model, key: tuple[int, str]) -> tuple[list[Job], list[Job]]:
+    """The analyses of one stream: its cheap per-step series, and its slow ones, each cheapest first."""
 
     def jacobian() -> Iterator[Piece]:
         from rnnviz.analysis.jacobian import linearisation, sigma_max, spectral_radius
@@ -76,7 +84,7 @@ def stream_jobs(trace: Trace, model: Model, key: tuple[int, str]) -> list[Job]:
                                   n_inits=FIXED_POINT_INITS, max_iters=FIXED_POINT_ITERATIONS)
         yield Piece("fixed_points", key, 0, found)
 
-    return [jacobian, gradient_flow, lyapunov, pca_and_fixed_points]
+    return [jacobian, gradient_flow], [lyapunov, pca_and_fixed_points]
 
 
 def fork_job(trace: Trace, model: Model, key: tuple[int, str], t: int, epsilon: float) -> Job:

@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from rnnviz.trace import Trace
-from rnnviz.ui.analysis_jobs import fork_job, stream_jobs
+from rnnviz.ui.analysis_jobs import analysis_jobs, fork_job
 from rnnviz.ui.analysis_worker import AnalysisWorker, Piece
 from rnnviz.ui.run_data import RunData
 from rnnviz.ui.state import AppState
@@ -133,27 +133,31 @@ class AnalysisResults(QObject):
         if model is None:
             return
         keys = [(s.layer, s.direction) for s in self.state.run.shown_streams]
-        jobs = [job for key in keys for job in stream_jobs(trace, model, key)]
-        self.worker = self._start(jobs)
+        self.worker = self._start(analysis_jobs(trace, model, keys))
         self.worker.done.connect(self._done)
         self.worker.progress.connect(self.progress)
         first = self.state.run.streams[0]
         self.request_fork((first.layer, first.direction), trace.timesteps // 4)
 
     def _start(self, jobs) -> AnalysisWorker:
-        # The analyses' per-step Python loops hold the GIL; each time the GUI thread wants it back
-        # (after every numpy or Qt call that released it) it waits up to the switch interval, and a
-        # redraw makes dozens of such calls. 5 ms (CPython's default) made stalls of 300 ms.
-        sys.setswitchinterval(GIL_SWITCH_S)
         worker = AnalysisWorker(jobs)
         worker.piece.connect(self._on_piece)
         worker.failed.connect(self._on_failed)
+        worker.finished.connect(self._on_worker_finished)
+        _short_gil_turns(worker)
         worker.start()
         return worker
 
+    @Slot()
+    def _on_worker_finished(self) -> None:
+        _gil_turns_done(self.sender())
+
     def _stop(self) -> None:
         """Cancel the analyses in progress; cancelled workers are kept until they have finished."""
-        self.retired = [w for w in self.retired if not w.isFinished()]
+        finished = [w for w in self.retired if w.isFinished()]
+        for worker in finished:
+            _gil_turns_done(worker)  # as its ``finished`` slot would, which may not have run yet
+        self.retired = [w for w in self.retired if w not in finished]
         for worker in (self.worker, self.fork_worker):
             if worker is not None:
                 worker.cancel()
@@ -166,7 +170,9 @@ class AnalysisResults(QObject):
         destroys a running thread, and :func:`exit_now_if_unfinished` ends the process without doing so."""
         self._stop()
         for worker in self.retired:
-            if not worker.wait(SHUTDOWN_WAIT_MS):
+            if worker.wait(SHUTDOWN_WAIT_MS):
+                _gil_turns_done(worker)  # its queued ``finished`` may never be delivered now
+            else:
                 _UNFINISHED.append(worker)
 
     def _current(self, sender: QObject | None) -> bool:
@@ -240,6 +246,28 @@ def analysis_of(state: AppState) -> AnalysisResults:
     """The analyses shared by every view of ``state`` (made by the first view that asks)."""
     results = state.findChild(AnalysisResults)
     return results if results is not None else AnalysisResults(state)
+
+
+# The analyses' per-step Python loops hold the GIL; each time the GUI thread wants it back (after
+# every numpy or Qt call that released it) it waits up to the switch interval, and a redraw makes
+# dozens of such calls. 5 ms (CPython's default) made stalls of 300 ms. The interval is the process's,
+# so it is shortened only while an analysis worker runs (of any window) and restored after the last.
+_RUNNING: set[QObject] = set()
+_switch_interval_before: list[float] = []
+
+
+def _short_gil_turns(worker: QObject) -> None:
+    if not _RUNNING:
+        _switch_interval_before[:] = [sys.getswitchinterval()]
+        sys.setswitchinterval(GIL_SWITCH_S)
+    _RUNNING.add(worker)
+
+
+def _gil_turns_done(worker: QObject) -> None:
+    if worker in _RUNNING:
+        _RUNNING.discard(worker)
+        if not _RUNNING:
+            sys.setswitchinterval(_switch_interval_before.pop())
 
 
 SHUTDOWN_WAIT_MS = 10_000
