@@ -8,6 +8,7 @@ import numpy as np
 from rnnviz.spec import InitSpec, InputSpec, LayerSpec, ModelSpec
 from rnnviz.ui import analysis_jobs
 from rnnviz.ui.analysis_results import analysis_of
+from rnnviz.ui.views.series_plots import decade
 from tests.ui.conftest import play_to_end
 
 SPEC = ModelSpec(InputSpec(timesteps=40, features=3, source="normal", seed=3),
@@ -45,3 +46,20 @@ def test_strips_per_stream_fill_in_follow_the_cursor_and_hide(qtbot, make_window
     assert all(row.strips is None for row in heatmaps.rows) and len(heatmaps.rows) == 4
     heatmaps.strips_check.setChecked(True)
     assert all(row.strips is not None for row in heatmaps.rows)
+
+
+def test_a_flow_below_float_range_stays_on_its_log_axis(qtbot, make_window, monkeypatch):
+    """A SimpleRNN over 5000 steps has a gradient flow of 10⁻⁴⁷⁰: pyqtgraph's log view clamped the
+    range at 10⁻³⁰⁷·⁶ and the curve ran off the bottom; here the range and the ticks reach it."""
+    assert (decade(-470), decade(0), decade(1), decade(2), decade(np.log10(3))) == ("10⁻⁴⁷⁰", "1", "10", "10²", "3")
+    monkeypatch.setattr(analysis_jobs, "FIXED_POINT_INITS", 8)
+    monkeypatch.setattr(analysis_jobs, "FIXED_POINT_ITERATIONS", 50)
+    window = make_window(SPEC)
+    play_to_end(qtbot, window)
+    row = window.heatmaps.rows[0]
+    steps = row.image.steps
+    row.strips.curves.show(row.image.stream, {"gradient_log10": np.linspace(-470.0, 0.0, steps)})
+    low, high = row.strips.flow.getViewBox().viewRange()[1]
+    assert low == -470.5 and high == 0.5
+    axis = row.strips.flow.getAxis("left")
+    assert axis.tickStrings([-400.0, -200.0, 0.0], 1.0, 200.0) == ["10⁻⁴⁰⁰", "10⁻²⁰⁰", "1"]

@@ -27,6 +27,33 @@ CURSOR_PEN = pg.mkPen((30, 30, 30), width=1)
 UNIT_PEN = pg.mkPen(UNIT_COLOUR, width=1, style=Qt.PenStyle.DashLine)
 LEFT_AXIS_WIDTH = 72  # wide enough for 10⁻¹⁴: plots stacked on one time axis need one width to line up
 SERIES = ("spectral_radius", "sigma_max", "gradient_log10")
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def decade(value: float) -> str:
+    """A tick of a log axis whose values are log10 already: 10ⁿ at whole decades, written from n, so
+    that 10⁻⁴⁷⁰ (beyond float range) still reads; between decades (a short range), the number."""
+    whole = round(value)
+    if abs(value - whole) > 1e-9:
+        return f"{10.0 ** value:.1g}"
+    return {0: "1", 1: "10"}.get(whole, "10" + str(whole).translate(SUPERSCRIPTS))
+
+
+class DecadeAxis(pg.AxisItem):
+    """A left axis with ticks at powers of 10 for a curve plotted as its log10.
+
+    pyqtgraph's own log axis (``setLogMode``) also puts the view box in log mode, which clamps its
+    range to 10^±307.6: the gradient flow of a SimpleRNN over 5000 steps (down to 10⁻⁴⁷⁰) ran off the
+    bottom of the plot. Here only the ticks are logarithmic; the view's range is the log10 values'.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("left")
+        self.logMode = True  # the ticks' placement; the linked view is left linear on purpose
+        self.enableAutoSIPrefix(False)
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
+        return [decade(value) for value in values]
 
 
 def key(colour: tuple[int, int, int], mark: str, text: str) -> str:
@@ -55,8 +82,10 @@ class JacobianCurves:
 
     def __init__(self, norms: pg.PlotItem, flow: pg.PlotItem) -> None:
         self.norms, self.flow = norms, flow
-        flow.getAxis("left").setLogMode(True)  # the curve is log10 already: only the ticks are powers of 10
-        flow.getAxis("left").enableAutoSIPrefix(False)
+        label = flow.getAxis("left").labelText
+        flow.setAxisItems({"left": DecadeAxis()})  # the curve is log10 already: only the ticks are powers of 10
+        flow.setLabel("left", label)
+        flow.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         self.radius = norms.plot(pen=pg.mkPen(RADIUS_COLOUR, width=1), connect="finite", **CURVE)
         self.sigma = norms.plot(pen=pg.mkPen(SIGMA_COLOUR, width=1, style=Qt.PenStyle.DashLine),
                                 connect="finite", **CURVE)
