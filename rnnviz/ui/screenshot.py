@@ -38,6 +38,7 @@ class Screenshot(QObject):
         self.deadline.timeout.connect(self._timed_out)
         self.timeout_s = timeout_s
         self.ended = False
+        self.gated_chosen = False
         window.runner.failed.connect(self._fail)
         window.runner.set_speed(None, chosen=True)
         window.setFixedSize(*WINDOW_SIZE)
@@ -70,8 +71,21 @@ class Screenshot(QObject):
         return window.state.trace is not None and not window.runner.restart_timer.isActive() \
             and all(view.is_complete() for view in self._pictured())
 
+    def _choose_gated(self) -> None:
+        """The gates picture of a stack whose first layer has no gates (SimpleRNN) shows the first
+        layer-direction that has them, rather than a note."""
+        state = self.window.state
+        if self.view != "gates" or state.run is None or self.gated_chosen:
+            return
+        self.gated_chosen = True
+        selected = state.selection.layer, state.selection.direction
+        gated = [stream for stream in state.run.shown_streams if stream.gates]
+        if gated and selected not in [(stream.layer, stream.direction) for stream in gated]:
+            state.select(gated[0].layer, gated[0].direction, 0)
+
     @Slot()
     def _check(self) -> None:
+        self._choose_gated()
         if self._complete():
             self.poll.stop()
             for view in self._pictured():  # whatever the frame timer has not drawn yet

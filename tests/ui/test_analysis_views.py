@@ -9,6 +9,7 @@ import pytest
 
 from rnnviz.analysis.gradients import gradient_flow
 from rnnviz.analysis.streams import stream as analysis_stream
+from rnnviz.spec import InitSpec, InputSpec, LayerSpec, ModelSpec
 from rnnviz.ui import analysis_jobs
 from rnnviz.ui.analysis_results import analysis_of
 from rnnviz.ui.views import view_names
@@ -108,3 +109,49 @@ def test_fork_at_the_cursor_and_an_edit_restarts(qtbot, flipflop):
     qtbot.waitUntil(lambda: window.state.run.timesteps != TIMESTEPS, timeout=20_000)
     assert old_worker.cancelled and analysis.fork is None
     assert analysis.results[0, "forward"].steps == window.state.run.timesteps
+
+
+EIGHT = ModelSpec(InputSpec(timesteps=60, features=3, source="sine", seed=1),
+                  [LayerSpec(kind, 4, True) for kind in ("SimpleRNN", "GRU", "LSTM", "GRU")], InitSpec("keras", seed=2))
+
+
+def test_eight_layer_directions_each_labelled_and_chosen_everywhere(qtbot, make_window, monkeypatch):
+    """A 4-layer bidirectional stack: eight labelled heatmaps, a chooser of eight in every analysis view,
+    and choosing the last one there scrolls the heatmaps to it and shows it in every view."""
+    monkeypatch.setattr(analysis_jobs, "FIXED_POINT_INITS", 8)
+    monkeypatch.setattr(analysis_jobs, "FIXED_POINT_ITERATIONS", 50)
+    window = make_window(EIGHT)
+    window.resize(1400, 860)
+    play_to_end(qtbot, window)
+    titles = [f"Layer {layer} · {kind}(4) · {direction}" for layer, kind in
+              enumerate(("SimpleRNN", "GRU", "LSTM", "GRU"), 1) for direction in ("forward", "backward")]
+    heatmaps = window.heatmaps
+    assert [row.image.plot.titleLabel.text for row in heatmaps.rows] == titles
+    for name in ANALYSIS_VIEWS:
+        chooser = window.views[name].chooser
+        assert [chooser.itemText(i) for i in range(chooser.count())] == titles, name
+    qtbot.waitUntil(lambda: all(window.views[name].is_complete() for name in ANALYSIS_VIEWS), timeout=60_000)
+    # the first layer has no gates: the gates view links to the six that have
+    window.show_view("gates")
+    gates = window.views["gates"]
+    assert gates.note.isVisible() and gates.note.text().count("<a href=") == 6
+    gates._link_chosen("1,backward")  # what a click on the link does
+    assert (window.state.selection.layer, window.state.selection.direction) == (1, "backward")
+    qtbot.waitUntil(lambda: len(gates.images) == 4 and len(gates.bars) == 4)  # h, z, r, hh, each with its bar
+    assert gates.bars[1].caption == gates.images[1].scale.label
+    # choosing the last layer-direction in the Lyapunov view shows it everywhere
+    window.show_view("lyapunov")
+    lyapunov = window.views["lyapunov"]
+    lyapunov.chooser.activated.emit(7)
+    assert (window.state.selection.layer, window.state.selection.direction) == (3, "backward")
+    assert all(window.views[name].chooser.currentIndex() == 7 for name in ANALYSIS_VIEWS)
+    qtbot.waitUntil(lambda: titles[7] in lyapunov.headline.text())
+    exponents = analysis_of(window.state).results[3, "backward"].lyapunov.shape[1]
+    assert len(lyapunov.curves) == exponents  # one colour per exponent, as its dot in the spectrum
+    assert len({curve.opts["pen"].color().name() for curve in lyapunov.curves}) == exponents
+    window.show_view("heatmaps")
+    bar = heatmaps.scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0)
+    heatmaps.show_selection(window.state.selection)
+    top = heatmaps.graphics.mapFromScene(heatmaps.rows[7].image.plot.sceneBoundingRect().topLeft()).y()
+    assert bar.value() == min(top, bar.maximum()) > 0

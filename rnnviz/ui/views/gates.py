@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel
 
 from rnnviz.ui.analysis_results import StreamResults
 from rnnviz.ui.run_data import RunData, Stream
 from rnnviz.ui.state import AppState
 from rnnviz.ui.views.analysis_common import PALETTE, TEXT_COLOUR, AnalysisView, plot_widget
+from rnnviz.ui.views.colour_bar import ColourBar
 from rnnviz.ui.views.heatmap_image import StreamImage
 
 SIGMOID_GATES = ("z", "r", "i", "f", "o")
 GATE_NAMES = {"z": "update gate z", "r": "reset gate r", "hh": "candidate hh", "i": "input gate i",
               "f": "forget gate f", "g": "candidate g", "o": "output gate o", "c": "cell state c", "h": "hidden state h"}
 DOT_SIZE = 8
+BAR_WIDTH = 110  # each map's colour bar, with its caption
 
 
 class GatesView(AnalysisView):
@@ -40,20 +42,25 @@ class GatesView(AnalysisView):
         self.scatter_plot.setYRange(-0.02, 1.02, padding=0)
         self.scatter_plot.setAspectLocked(True)
         self.scatter_plot.setMouseEnabled(x=False, y=False)
+        self.scatter_plot.getPlotItem().setContentsMargins(0, 0, 14, 0)  # room for the last tick label, 1.0
         self.scatter_plot.plot([0, 1, 0, 0], [0, 0, 1, 0], pen=pg.mkPen((120, 120, 120), width=1))
         self.scatter = pg.ScatterPlotItem(size=DOT_SIZE, hoverable=True, tip=self._tip,
                                           hoverPen=pg.mkPen("k", width=2))
         self.scatter.sigClicked.connect(self._clicked)
         self.scatter_plot.addItem(self.scatter)
         self.legend = self.scatter_plot.addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOUR)
-        self.note = QLabel("This layer has no gates (SimpleRNN): choose a GRU or LSTM layer-direction.")
+        self.note = QLabel()  # for a layer without gates: links to those with gates
         self.note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.note.setWordWrap(True)
+        self.note.linkActivated.connect(self._link_chosen)
         layout = QHBoxLayout(self.body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.maps, 3)
         layout.addWidget(self.scatter_plot, 2)
         layout.addWidget(self.note)
         self.images: list[StreamImage] = []
+        self.bars: list[ColourBar] = []  # each map's colour bar, beside it
+        self.shown_scales: list[object] = []  # the (scale, threshold) each bar shows
         self.shown_key: tuple[int, str] | None = None
 
     def new_run(self, run: RunData) -> None:
@@ -67,12 +74,16 @@ class GatesView(AnalysisView):
     def _build(self, stream: Stream) -> None:
         """One heatmap per quantity of the stream (h first), stacked, sharing the time axis."""
         self.maps.clear()
-        self.images = []
+        self.images, self.bars = [], []
         self.legend.clear()
         gated = bool(stream.gates)
         for widget in (self.maps, self.scatter_plot):
             widget.setVisible(gated)
         self.note.setVisible(not gated)
+        if not gated:
+            links = [f"<a href='{s.layer},{s.direction}'>{s.title}</a>" for s in self.state.run.shown_streams if s.gates]
+            self.note.setText(f"{stream.title} has no gates (SimpleRNN). "
+                              + ("Gated layer-directions: " + " · ".join(links) if links else "No layer has gates."))
         first = None
         steps = stream.hidden.shape[0]
         for row, quantity in enumerate(stream.quantities if gated else ()):
@@ -89,9 +100,15 @@ class GatesView(AnalysisView):
             if first is not None:
                 plot.setXLink(first)
             first = first or plot
+            last = row == len(stream.quantities) - 1
+            plot.getAxis("bottom").setStyle(showValues=last)  # one time axis, under the last map
+            if last:
+                plot.setLabel("bottom", "time step t")
             self.images.append(StreamImage(plot, stream, steps, quantity, self.state.mark_threshold))
-        if first is not None:
-            self.maps.getItem(len(self.images) - 1, 0).setLabel("bottom", "time step t")
+            self.bars.append(ColourBar(BAR_WIDTH))
+            self.maps.addItem(self.bars[-1], row=row, col=1)
+        self.shown_scales = [None] * len(self.images)
+        self._show_scales()
         for gate in stream.gates:
             if gate in SIGMOID_GATES:
                 colour = PALETTE[SIGMOID_GATES.index(gate) % len(PALETTE)]
@@ -105,6 +122,7 @@ class GatesView(AnalysisView):
             self._build(stream)
         for image in self.images:
             image.refresh()
+        self._show_scales()
         rows = stream.revealed_slice()
         spots = []
         unit = self.state.selection.unit
@@ -132,3 +150,16 @@ class GatesView(AnalysisView):
     def show_threshold(self, threshold: float | None) -> None:
         for image in self.images:
             image.set_threshold(threshold)
+        self._show_scales()
+
+    def _show_scales(self) -> None:
+        """Each colour bar shows its map's scale (a c scale widens as larger |c| is revealed)."""
+        for index, (image, bar) in enumerate(zip(self.images, self.bars)):
+            if self.shown_scales[index] != (image.scale, image.threshold):
+                self.shown_scales[index] = (image.scale, image.threshold)
+                bar.show_scale(image.scale.label, image.lut, image.scale.low, image.scale.high)
+
+    @Slot(str)
+    def _link_chosen(self, link: str) -> None:
+        layer, direction = link.split(",")
+        self.state.select(int(layer), direction, 0)

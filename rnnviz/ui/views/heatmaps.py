@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QGraphicsProxyWidget, QHBox
 
 from rnnviz.ui.analysis_results import analysis_of
 from rnnviz.ui.run_data import RunData, Stream
-from rnnviz.ui.state import AppState
+from rnnviz.ui.state import AppState, Selection
 from rnnviz.ui.views.base import View
 from rnnviz.ui.views.colour_bar import ColourBar
 from rnnviz.ui.views.heatmap_image import StreamImage
@@ -188,6 +188,19 @@ class HeatmapsView(View):
         revealed is redrawn at once)."""
         if self.run is not None:
             self._build()
+
+    def show_selection(self, selection: Selection) -> None:
+        """Scroll the chosen layer-direction's heatmap into view: of eight, two fit the window, and
+        choosing one in another view (or its chooser) should show it here too."""
+        row = next((r for r in self.rows if r.key == (selection.layer, selection.direction)), None)
+        if row is None:
+            return
+        lowest = row.strips.flow if row.strips is not None else row.image.plot
+        top = self.graphics.mapFromScene(row.image.plot.sceneBoundingRect().topLeft()).y()
+        bottom = self.graphics.mapFromScene(lowest.sceneBoundingRect().bottomLeft()).y()
+        bar = self.scroll.verticalScrollBar()
+        if top < bar.value() or bottom > bar.value() + self.scroll.viewport().height():
+            bar.setValue(top)  # its title at the top, its strips below
 
     def show_threshold(self, threshold: float | None) -> None:
         for row in self.rows:

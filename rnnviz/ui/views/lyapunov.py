@@ -16,11 +16,12 @@ from PySide6.QtWidgets import QGridLayout, QLabel
 from rnnviz.ui.analysis_results import StreamResults
 from rnnviz.ui.run_data import RunData, Stream
 from rnnviz.ui.state import AppState
-from rnnviz.ui.views.analysis_common import PALETTE, TEXT_COLOUR, AnalysisView, plot_widget
+from rnnviz.ui.views.analysis_common import TEXT_COLOUR, AnalysisView, plot_widget
 from rnnviz.ui.views.lines import CURVE
 
 ZERO_PEN = pg.mkPen((90, 90, 90), width=1, style=Qt.PenStyle.DashLine)
 VERDICT_COLOURS = {"chaotic": "#b00020", "stable": "#1f5fa0", "edge of chaos": "#2c8a2c"}
+EXPONENT_MAP = "plasma"
 EDGE_TOLERANCE = 0.01  # |λ_max| per step below this reads as the edge of chaos
 
 
@@ -29,6 +30,13 @@ def verdict(lambda_max: float) -> str:
     if lambda_max > EDGE_TOLERANCE:
         return "chaotic"
     return "stable" if lambda_max < -EDGE_TOLERANCE else "edge of chaos"
+
+
+def exponent_colours(count: int) -> list[tuple[int, int, int]]:
+    """One colour per exponent, dark (λ_1, the largest) to light: ten exponents in a palette of eight
+    repeated colours, so λ_9 and λ_1 could not be told apart."""
+    table = pg.colormap.get(EXPONENT_MAP).getLookupTable(0.0, 0.85, max(count, 2))
+    return [tuple(int(v) for v in row[:3]) for row in table[:count]]
 
 
 def _shown(results: StreamResults | None, count: int) -> int:
@@ -59,10 +67,12 @@ class LyapunovView(AnalysisView):
         self.others.setStyleSheet(f"color: {TEXT_COLOUR}; background: white; padding: 2px 6px; font-size: 8pt")
         self.spectrum_plot = plot_widget("Lyapunov spectrum (so far)", "index i", "exponent λ_i (per step)")
         self.spectrum_plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=ZERO_PEN))
-        self.spectrum = self.spectrum_plot.plot(pen=pg.mkPen(PALETTE[0], width=1), symbol="o", symbolSize=7,
-                                                symbolBrush=PALETTE[0], symbolPen=None)
-        self.running_plot = plot_widget("running estimate of each exponent", "steps processed",
-                                        "estimate of λ_i", curves=True)
+        self.spectrum = self.spectrum_plot.plot(pen=pg.mkPen((150, 150, 150), width=1), symbol="o", symbolSize=8,
+                                                symbolPen=None)
+        self.running_plot = plot_widget("running estimate of each exponent (colours as in the spectrum)",
+                                        "steps processed", "estimate of λ_i", curves=True)
+        for plot in (self.spectrum_plot, self.running_plot):  # exponents read as -0.22, not -220 (x0.001)
+            plot.getAxis("left").enableAutoSIPrefix(False)
         self.running_plot.addItem(pg.InfiniteLine(0.0, angle=0, pen=ZERO_PEN))
         self.curves: list[pg.PlotDataItem] = []
         layout = QGridLayout(self.body)
@@ -87,7 +97,8 @@ class LyapunovView(AnalysisView):
             waiting = "not played yet" if not stream.revealed else "computing…"
             self.headline.setText(f"<span style='font-size:16pt'>λ<sub>max</sub> = …</span>&nbsp;&nbsp; {waiting}")
         else:
-            self.spectrum.setData(np.arange(1, estimate.size + 1), estimate)
+            self.spectrum.setData(np.arange(1, estimate.size + 1), estimate,
+                                  symbolBrush=[pg.mkBrush(colour) for colour in exponent_colours(estimate.size)])
             lam = float(estimate[0])
             word = verdict(lam)
             final = "" if stream.revealed < stream.hidden.shape[0] else " (whole run)"
@@ -102,14 +113,13 @@ class LyapunovView(AnalysisView):
         running = results.lyapunov if results is not None else None
         count = 0 if running is None else running.shape[1]
         shown = _shown(results, stream.revealed)
-        while len(self.curves) < count:
-            colour = PALETTE[len(self.curves) % len(PALETTE)]
-            self.curves.append(self.running_plot.plot(pen=pg.mkPen(colour, width=1), **CURVE))
+        if len(self.curves) != count:  # one curve per exponent, coloured as its dot in the spectrum
+            for curve in self.curves:
+                self.running_plot.removeItem(curve)
+            self.curves = [self.running_plot.plot(pen=pg.mkPen(colour, width=1), **CURVE)
+                           for colour in exponent_colours(count)]
         for index, curve in enumerate(self.curves):
-            if index < count:
-                curve.setData(results.lyapunov_steps[:shown], running[:shown, index])
-            else:
-                curve.setData([], [])
+            curve.setData(results.lyapunov_steps[:shown], running[:shown, index])
 
     def _summary(self) -> str:
         """λ_max of every layer-direction, as far as each has played (with eight streams, this line

@@ -24,6 +24,9 @@ from rnnviz.ui.views.lines import CURVE
 
 DISTANCE_COLOUR = (31, 119, 180)
 MARKS = {"fork": (30, 30, 30), "memory horizon": (44, 140, 44), "divergence": (214, 39, 40)}
+MARK_HEIGHTS = (0.95, 0.85, 0.75)  # of the plot's height, one per mark
+SHOWN_MARGIN = 0.25  # the time axis shows where the nudge lives, and this fraction of that span either side
+MIN_SHOWN_STEPS = 40
 
 
 class PerturbationView(AnalysisView):
@@ -50,9 +53,11 @@ class PerturbationView(AnalysisView):
         self.legend = self.distance_plot.addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOUR)
         self.distance = self.distance_plot.plot(pen=pg.mkPen(DISTANCE_COLOUR, width=1), connect="finite", **CURVE)
         self.above: list[pg.PlotDataItem] = []  # one curve per layer-direction above the perturbed one
+        # labels at three heights: the fork and the memory horizon may be a few steps apart in 5000
         self.marks = {name: pg.InfiniteLine(angle=90, pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
-                                            label=name, labelOpts={"position": 0.92, "color": colour})
-                      for name, colour in MARKS.items()}
+                                            label=name, labelOpts={"position": height, "color": colour,
+                                                                   "anchors": [(0, 0.5), (0, 0.5)]})
+                      for (name, colour), height in zip(MARKS.items(), MARK_HEIGHTS)}
         for mark in self.marks.values():
             self.distance_plot.addItem(mark)
         self.difference_plot = self.graphics.addPlot(row=1, col=0)
@@ -125,6 +130,19 @@ class PerturbationView(AnalysisView):
             f"{stream.title}: nudged by ε = {fork.epsilon:g} at t = {fork_t}; memory horizon {horizon}, "
             f"divergence {divergence}", size="9pt", color=TEXT_COLOUR)
         self._draw_difference(stream, fork)
+        self._show_where_it_lives(steps)
+
+    def _show_where_it_lives(self, steps: int) -> None:
+        """Zoom the time axis to the steps where any drawn distance is above zero (in a run of 5000 steps
+        a nudge that dies within 30 was a one-pixel line); the whole run is a zoom out away."""
+        drawn = [curve.getOriginalDataset() for curve in (self.distance, *self.above)]
+        times = np.concatenate([t[np.isfinite(d)] for t, d in drawn if t is not None] or [np.zeros(0)])
+        if not times.size:
+            self.distance_plot.setXRange(-0.5, steps - 0.5, padding=0)
+            return
+        first, last = float(times.min()), float(times.max())
+        margin = max(SHOWN_MARGIN * (last - first), (MIN_SHOWN_STEPS - (last - first)) / 2, 0)
+        self.distance_plot.setXRange(max(first - margin, -0.5), min(last + margin, steps - 0.5), padding=0)
 
     def _draw_above(self, fork: Fork) -> None:
         while len(self.above) < len(fork.above):
@@ -139,7 +157,7 @@ class PerturbationView(AnalysisView):
             else:
                 curve.setData([], [])
         self.legend.clear()
-        self.legend.addItem(self.distance, "perturbed layer-direction")
+        self.legend.addItem(self.distance, f"layer {fork.key[0] + 1} {fork.key[1]} (nudged)")
         for curve, above in zip(self.above, fork.above):
             self.legend.addItem(curve, f"layer {above.layer} {above.direction}")
 

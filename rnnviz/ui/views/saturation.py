@@ -16,6 +16,7 @@ from rnnviz.ui.views.lines import CURVE, MARKED_STEPS, revealed
 _PALETTE = [(31, 119, 180), (214, 39, 40), (44, 160, 44), (148, 103, 189), (255, 127, 14), (23, 190, 207),
             (140, 86, 75), (227, 119, 194)]
 _PARTS = ("fraction", "gain")
+TEXT_COLOUR = "#202020"
 
 
 class SaturationView(View):
@@ -27,8 +28,10 @@ class SaturationView(View):
 
     def __init__(self, state: AppState) -> None:
         super().__init__(state)
-        self.fraction = pg.PlotWidget(background="w", title="fraction saturated")
-        self.gain = pg.PlotWidget(background="w", title="mean tanh gain 1−h²")
+        self.fraction = pg.PlotWidget(background="w")
+        self.gain = pg.PlotWidget(background="w")
+        for plot, title in ((self.fraction, "fraction saturated"), (self.gain, "mean tanh gain 1−h²")):
+            plot.setTitle(title, size="9pt", color=TEXT_COLOUR)  # pyqtgraph's default grey is faint on white
         plots = QHBoxLayout()
         plots.setContentsMargins(0, 0, 0, 0)
         for plot in (self.fraction, self.gain):
