@@ -1,7 +1,8 @@
 """Time `rnnviz analyze` against the plain run it analyses, side by side, and the fixed-point search.
 
-1. A 2-layer bidirectional GRU(128), T = 2000: the plain run (prepare + Stepper, as `rnnviz run`) and
-   every analysis but fixed points (goal: at most 3x the run), and each quantity on its own.
+1. A 2-layer bidirectional GRU(128), T = 2000, whole process as a user runs them, alternating: the plain
+   `rnnviz run SPEC --out DIR` (its CSV export) against `rnnviz analyze SPEC --out DIR --only <everything
+   but fixed points>` (goal: at most 3x), with peak memory; then in-process, each quantity on its own.
 2. Fixed points of a GRU(64) (keras init, T = 2000 uniform input) with the default search (goal: 30 s).
 
     python bench/analysis.py [--repeats N] [--threads N]
@@ -13,7 +14,11 @@ import argparse
 import functools
 import os
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 # numpy's OpenBLAS threads spin while other processes hold the cores: a 128x384 QR in init_weights took
 # 1.6 s on a shared 2-core machine. One thread, set before numpy loads, for the run and the analysis alike.
@@ -40,6 +45,30 @@ def timed(call) -> float:
     return time.perf_counter() - start
 
 
+SPEC_TOML = """[input]
+timesteps = 2000
+features = 8
+source = "uniform"
+seed = 1
+
+[init]
+scheme = "keras"
+seed = 1
+""" + "\n[[layers]]\ntype = \"GRU\"\nunits = 128\nbidirectional = true\n" * 2
+
+
+def whole_process(args: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of ``python main.py ARGS`` in a fresh process."""
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, str(Path(__file__).parents[1] / "main.py"), *args, "--no-progress"],
+                             stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise SystemExit(f"main.py {' '.join(args)} exited with {child.returncode}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -49,24 +78,35 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     spec = gru(128, 2, True, 2000)
     everything = [q for q in QUANTITIES if q != "fixed_points"]
+    folder = Path(tempfile.mkdtemp(prefix="rnnviz-bench-analysis-"))
+    (folder / "gru.toml").write_text(SPEC_TOML)
+    runs, analyses, run_rss, analysis_rss = [], [], [], []
+    whole_process(["run", str(folder / "gru.toml"), "--out", str(folder / "warm")])  # page cache, pyc files
+    for repeat in range(args.repeats):
+        seconds, rss = whole_process(["run", str(folder / "gru.toml"), "--out", str(folder / f"run{repeat}")])
+        runs.append(seconds)
+        run_rss.append(rss)
+        seconds, rss = whole_process(["analyze", str(folder / "gru.toml"), "--out", str(folder / f"an{repeat}"),
+                                      "--only", ",".join(everything)])
+        analyses.append(seconds)
+        analysis_rss.append(rss)
+    ratios = [a / r for a, r in zip(analyses, runs)]
+    print(f"2-layer bidirectional GRU(128), T=2000, whole process: `run --out` {statistics.median(runs):.2f} s, "
+          f"`analyze` without fixed points {statistics.median(analyses):.2f} s")
+    print(f"  analyze / run: {statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f}); goal <= 3")
+    print(f"  peak RSS: run {statistics.median(run_rss):.0f} MB, analyze {statistics.median(analysis_rss):.0f} MB")
 
     def plain_run() -> None:
         model, inputs = prepare(spec)
         stepper(model, inputs, "cpu").run()
 
     plain_run()  # warm-up: imports, thread pools
-    runs, analyses = [], []
-    for _ in range(args.repeats):
-        runs.append(timed(plain_run))
-        analyses.append(timed(lambda: analyze(spec, only=everything, device="cpu")))
-    ratios = [a / r for a, r in zip(analyses, runs)]
-    print(f"2-layer bidirectional GRU(128), T=2000: run {statistics.median(runs):.2f} s, analysis without fixed "
-          f"points {statistics.median(analyses):.2f} s (includes its own run)")
-    print(f"  analysis / run: {statistics.median(ratios):.1f} (range {min(ratios):.1f}-{max(ratios):.1f}); goal <= 3")
+    run_seconds = statistics.median(timed(plain_run) for _ in range(args.repeats))
+    print(f"in process: the run alone {run_seconds:.2f} s")
     trace = rnnviz.run(spec, device="cpu")
     for quantity in everything:
         seconds = timed(lambda: analyze(trace, only=[quantity]))
-        print(f"  {quantity:14s} {seconds:6.2f} s  ({seconds / statistics.median(runs):.1f}x the run)")
+        print(f"  {quantity:14s} {seconds:6.2f} s  ({seconds / run_seconds:.1f}x the in-process run)")
 
     small = gru(64, 1, False, 2000)
     trace = rnnviz.run(small, device="cpu")

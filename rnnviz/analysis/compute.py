@@ -23,7 +23,15 @@ def _fp_constant(trace: Trace, layer: int, fp_input: str | tuple[float, ...]) ->
 
 def compute(trace: Trace, weights: list[LayerWeights] | tuple[LayerWeights, ...], params: Any,
             progress: Callable[[int, int], None] | None = None) -> tuple[dict, dict, dict]:
-    """(tables, arrays, info) for the quantities in ``params.only`` (see :class:`rnnviz.analysis.Parameters`)."""
+    """(tables, arrays, info) for the quantities in ``params.only`` (see :class:`rnnviz.analysis.Parameters`).
+
+    Every stream's quantities (a stream's Jacobian norms in chunks of steps) are independent pieces,
+    measured on every core (:mod:`rnnviz.analysis.parallel`) and recorded in order, so the tables do
+    not depend on how many cores ran them.
+    """
+    from rnnviz.analysis.jacobian import CHUNK
+    from rnnviz.analysis.parallel import map_ordered
+
     every = streams(trace, weights)
     rows: dict[str, list[dict[str, Any]]] = {}
     arrays: dict[str, np.ndarray] = {}
@@ -31,25 +39,34 @@ def compute(trace: Trace, weights: list[LayerWeights] | tuple[LayerWeights, ...]
     info["layers"] = [{"layer": s.layer, "direction": s.direction, "type": s.cell.type, "units": s.units,
                        "state_size": s.state_size, "state": "[h, c]" if s.cell.type == "LSTM" else "h"}
                       for s in every]
+    pieces: list[tuple[str, Stream | None, range]] = []
+    for name in params.only:
+        if name == "perturbation":
+            pieces.append((name, None, range(0)))
+        elif name == "jacobian":
+            pieces.extend((name, s, range(a, min(a + CHUNK, s.steps))) for s in every for a in range(0, s.steps, CHUNK))
+        else:
+            pieces.extend((name, s, range(s.steps)) for s in every)
     run_total = len(trace.spec.layers) * trace.timesteps
-    units = len(params.only) * len(every)
     done = 0
 
     def advance() -> None:
         nonlocal done
         done += 1
         if progress is not None:
-            progress(run_total + run_total * done // max(units, 1), 2 * run_total)
+            progress(run_total + run_total * done // len(pieces), 2 * run_total)
 
-    for name in params.only:
-        if name == "perturbation":
-            _perturbation(trace, weights, params, rows, info)
-            for _ in every:
-                advance()
-            continue
-        for s in every:
-            _one(name, trace, s, params, rows, arrays, info)
-            advance()
+    results = map_ordered(lambda piece: _measure(*piece, trace, weights, params), pieces, done=advance)
+    jacobians: dict[tuple[int, str], list[dict[str, np.ndarray]]] = {}
+    for (name, s, _), result in zip(pieces, results):
+        if name == "jacobian":
+            jacobians.setdefault((s.layer, s.direction), []).append(result)
+            if len(jacobians[s.layer, s.direction]) * CHUNK >= s.steps:
+                parts = jacobians.pop((s.layer, s.direction))
+                rows.setdefault("jacobian", []).extend(
+                    per_step(s, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}))
+        else:
+            _record(name, trace, s, result, params, rows, arrays, info)
     return rows, arrays, info
 
 
@@ -58,52 +75,79 @@ def _index(info: dict, s: Stream) -> int:
                 if (entry["layer"], entry["direction"]) == (s.layer, s.direction))
 
 
-def _one(name: str, trace: Trace, s: Stream, params: Any, rows: dict, arrays: dict, info: dict) -> None:
-    """Add stream ``s``'s rows of quantity ``name``."""
-    where = {"layer": s.layer, "direction": s.direction}
+def _measure(name: str, s: Stream | None, steps: range, trace: Trace, weights, params: Any) -> Any:
+    """The numbers of one piece; pure, so that pieces can run on any thread in any order."""
     if name == "jacobian":
         from rnnviz.analysis.jacobian import jacobian_stats
 
-        rows.setdefault("jacobian", []).extend(per_step(s, jacobian_stats(s)))
-    elif name == "gradient_flow":
+        return jacobian_stats(s, steps.start, steps.stop)
+    if name == "gradient_flow":
         from rnnviz.analysis.gradients import gradient_flow
 
-        rows.setdefault("gradient_flow", []).extend(per_step(s, gradient_flow(s)))
-    elif name == "lyapunov":
-        from rnnviz.analysis.lyapunov import exponent_count, lyapunov_spectrum
+        return gradient_flow(s)
+    if name == "lyapunov":
+        from rnnviz.analysis.lyapunov import lyapunov_spectrum
 
-        exponents = lyapunov_spectrum(s, params.lyapunov, params.burn_in)
+        return lyapunov_spectrum(s, params.lyapunov, params.burn_in)
+    if name == "gates":
+        from rnnviz.analysis.gates import gate_saturation
+
+        return gate_saturation(trace, s.layer, s.direction)
+    if name == "pca":
+        from rnnviz.analysis.pca import pca
+
+        return pca(s.states[:, :s.units])
+    if name == "perturbation":
+        from rnnviz.analysis.perturb import perturb
+
+        return perturb(trace, weights, params.perturb_at, params.epsilon, params.perturb_layer,
+                       params.perturb_direction)
+    if name == "fixed_points":
+        import rnnviz.analysis.fixed_points as fp
+
+        if s.layer not in params.fp_layers:
+            return None
+        return fp.find_fixed_points(s.cell, _fp_constant(trace, s.layer, params.fp_input), s.states)
+    raise ValueError(name)
+
+
+def _record(name: str, trace: Trace, s: Stream | None, result: Any, params: Any, rows: dict, arrays: dict,
+            info: dict) -> None:
+    """Add one piece's rows (and arrays, and what ``analysis.json`` says of it)."""
+    if name == "perturbation":
+        _perturbation(result, params, rows, info)
+        return
+    where = {"layer": s.layer, "direction": s.direction}
+    if name == "gradient_flow":
+        rows.setdefault("gradient_flow", []).extend(per_step(s, result))
+    elif name == "lyapunov":
+        from rnnviz.analysis.lyapunov import exponent_count
+
         rows.setdefault("lyapunov", []).extend({**where, "k": k, "exponent": float(e)}
-                                               for k, e in enumerate(exponents, start=1))
+                                               for k, e in enumerate(result, start=1))
         info["parameters"]["lyapunov"] = {"k": params.lyapunov, "burn_in": params.burn_in, "units": "nats per step",
                                           "method": "QR re-orthonormalisation (Benettin), every step"}
         info["layers"][_index(info, s)]["lyapunov_k"] = exponent_count(s, params.lyapunov)
     elif name == "gates":
-        from rnnviz.analysis.gates import gate_saturation
-
-        for gate, stats in gate_saturation(trace, s.layer, s.direction).items():
+        for gate, stats in result.items():
             rows.setdefault("gates", []).extend(
                 {**where, "gate": gate, "unit": u, "left": float(stats["left"][u]), "right": float(stats["right"][u]),
                  "mean": float(stats["mean"][u])} for u in range(len(stats["mean"])))
     elif name == "pca":
-        from rnnviz.analysis.pca import pca
-
-        result = pca(s.states[:, :s.units])
         rows.setdefault("pca", []).extend(per_step(s, {f"pc{i + 1}": result["scores"][:, i] for i in range(3)}))
         rows.setdefault("pca_variance", []).extend(
             {**where, "component": i, "explained_variance_ratio": float(r)}
             for i, r in enumerate(result["explained_variance_ratio"], start=1))
     elif name == "fixed_points":
-        _fixed_points(trace, s, params, rows, arrays, info)
+        _fixed_points(s, result, params, rows, arrays, info)
 
 
-def _fixed_points(trace: Trace, s: Stream, params: Any, rows: dict, arrays: dict, info: dict) -> None:
+def _fixed_points(s: Stream, found: Any, params: Any, rows: dict, arrays: dict, info: dict) -> None:
     import rnnviz.analysis.fixed_points as fp
 
     table = rows.setdefault("fixed_points", [])
-    if s.layer not in params.fp_layers:
+    if found is None:  # a layer not asked for
         return
-    found = fp.find_fixed_points(s.cell, _fp_constant(trace, s.layer, params.fp_input), s.states)
     key = f"layer{s.layer}_{s.direction}"
     arrays[f"{key}_states"] = found.states
     arrays[f"{key}_eigenvalues"] = found.eigenvalues
@@ -118,13 +162,10 @@ def _fixed_points(trace: Trace, s: Stream, params: Any, rows: dict, arrays: dict
         "stable": "every |eigenvalue| of the Jacobian < 1"}
 
 
-def _perturbation(trace: Trace, weights, params: Any, rows: dict, info: dict) -> None:
-    from rnnviz.analysis.perturb import perturb
-
+def _perturbation(divergences: list, params: Any, rows: dict, info: dict) -> None:
     table = rows.setdefault("perturbation", [])
     horizons = []
-    for result in perturb(trace, weights, params.perturb_at, params.epsilon, params.perturb_layer,
-                          params.perturb_direction):
+    for result in divergences:
         order = np.argsort(result.times, kind="stable")
         table.extend({"layer": result.layer, "direction": result.direction, "t": int(result.times[i]),
                       "steps_since_fork": int(i), "distance": float(result.distance[i]),

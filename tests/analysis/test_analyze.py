@@ -96,3 +96,17 @@ def test_explicit_fixed_point_input_for_the_layers_it_fits(spec_file, tmp_path):
     assert main(["analyze", str(spec_file), "--out", str(out), "--only", "fixed_points", "--fp-input", "0.1,0,0",
                  "--fp-layers", "1", "--device", "cpu", "--no-progress"]) == 0
     assert {row["layer"] for row in csv.DictReader(open(out / "fixed_points.csv"))} == {"1"}
+
+
+def test_tables_do_not_depend_on_how_many_cores_computed_them(monkeypatch):
+    from rnnviz.analysis import jacobian, parallel
+
+    model_spec = spec("LSTM", units=5, layers=2, bidirectional=True, timesteps=30)
+    monkeypatch.setattr(jacobian, "CHUNK", 7)  # several Jacobian pieces per stream, the last one short
+    only = [q for q in QUANTITIES if q != "fixed_points"]
+    serial = analyze(model_spec, only=only).tables
+    original = parallel.map_ordered
+    monkeypatch.setattr(parallel, "map_ordered", lambda work, items, done=None: original(work, items, 1, done))
+    assert analyze(model_spec, only=only).tables == serial
+    assert [row["t"] for row in serial["jacobian"] if row["layer"] == 1 and row["direction"] == "forward"] == \
+        list(range(30))

@@ -36,11 +36,12 @@ def test_matrix_free_products_match_the_dense_jacobian(kind):
     rows = torch.randn(dense.shape[0], 3, dense.shape[1], dtype=torch.float64)
     np.testing.assert_allclose(lin.apply(rows).numpy(), (rows @ dense.mT).numpy(), atol=1e-12)
     np.testing.assert_allclose(lin.apply_transpose(rows).numpy(), (rows @ dense).numpy(), atol=1e-12)
-    np.testing.assert_allclose(jacobian._frobenius(lin).numpy(), torch.linalg.matrix_norm(dense).numpy(), rtol=1e-12)
+    np.testing.assert_allclose(jacobian.norms(lin)["frobenius"].numpy(), np.linalg.norm(dense.numpy(), axis=(1, 2)),
+                               rtol=1e-12)
 
 
 @pytest.mark.parametrize("exact_up_to", [128, 4], ids=["lapack", "iteration"])
-@pytest.mark.parametrize("units,kind", [(8, "GRU"), (40, "SimpleRNN"), (48, "GRU"), (24, "LSTM")])
+@pytest.mark.parametrize("units,kind", [(8, "GRU"), (40, "SimpleRNN"), (48, "GRU"), (24, "LSTM"), (128, "GRU")])
 def test_norms_match_lapack(units, kind, exact_up_to, monkeypatch):
     monkeypatch.setattr(jacobian, "EXACT_MAX_STATES", exact_up_to)  # both ways of finding sigma_max
     lin = linearised(kind, units)
@@ -48,4 +49,4 @@ def test_norms_match_lapack(units, kind, exact_up_to, monkeypatch):
     eig = np.abs(np.linalg.eigvals(jac)).max(axis=1)
     svd = np.linalg.svd(jac, compute_uv=False)[:, 0]
     np.testing.assert_allclose(jacobian.sigma_max(lin).numpy(), svd, rtol=1e-5)
-    np.testing.assert_allclose(jacobian.spectral_radius(lin).numpy(), eig, rtol=1e-9)
+    np.testing.assert_allclose(jacobian.spectral_radius(lin).numpy(), eig, rtol=1e-5)  # float32 LAPACK
