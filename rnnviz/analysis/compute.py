@@ -58,15 +58,15 @@ def compute(trace: Trace, weights: list[LayerWeights] | tuple[LayerWeights, ...]
 
     results = map_ordered(lambda piece: _measure(*piece, trace, weights, params), pieces, done=advance)
     jacobians: dict[tuple[int, str], list[dict[str, np.ndarray]]] = {}
-    for (name, s, _), result in zip(pieces, results):
+    for (name, s, steps), result in zip(pieces, results):
         if name == "jacobian":
             jacobians.setdefault((s.layer, s.direction), []).append(result)
-            if len(jacobians[s.layer, s.direction]) * CHUNK >= s.steps:
+            if steps.stop == s.steps:  # the stream's last chunk
                 parts = jacobians.pop((s.layer, s.direction))
                 rows.setdefault("jacobian", []).extend(
                     per_step(s, {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}))
         else:
-            _record(name, trace, s, result, params, rows, arrays, info)
+            _record(name, s, result, params, rows, arrays, info)
     return rows, arrays, info
 
 
@@ -111,8 +111,7 @@ def _measure(name: str, s: Stream | None, steps: range, trace: Trace, weights, p
     raise ValueError(name)
 
 
-def _record(name: str, trace: Trace, s: Stream | None, result: Any, params: Any, rows: dict, arrays: dict,
-            info: dict) -> None:
+def _record(name: str, s: Stream | None, result: Any, params: Any, rows: dict, arrays: dict, info: dict) -> None:
     """Add one piece's rows (and arrays, and what ``analysis.json`` says of it)."""
     if name == "perturbation":
         _perturbation(result, params, rows, info)
