@@ -46,13 +46,14 @@ def _stream_jobs(trace: Trace, model: Model, key: tuple[int, str]) -> tuple[list
     """The analyses of one stream: its cheap per-step series, and its slow ones, each cheapest first."""
 
     def jacobian() -> Iterator[Piece]:
-        from rnnviz.analysis.jacobian import linearisation, sigma_max, spectral_radius
+        from rnnviz.analysis.jacobian import linearisation, norms
 
         stream = _stream(trace, model, key)
         for start in range(0, stream.steps, SERIES_CHUNK):
             lin = linearisation(stream, start, min(start + SERIES_CHUNK, stream.steps))
-            yield Piece("series", key, start, {"spectral_radius": spectral_radius(lin).numpy(),
-                                               "sigma_max": sigma_max(lin).numpy()})
+            values = norms(lin)  # J built once for both norms
+            yield Piece("series", key, start, {"spectral_radius": values["spectral_radius"].numpy(),
+                                               "sigma_max": values["sigma_max"].numpy()})
 
     def gradient_flow() -> Iterator[Piece]:
         from rnnviz.analysis.gradients import gradient_flow
