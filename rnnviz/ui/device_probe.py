@@ -1,4 +1,5 @@
-"""Start-up work off the GUI thread: import torch, find the devices present, warm up its kernels."""
+"""Start-up work off the GUI thread: import torch and the analysis modules, find the devices present,
+warm up the kernels."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class DeviceProbe(QObject):
             with torch.inference_mode():
                 for module in (torch.nn.GRU(2, 2), torch.nn.RNN(2, 2), torch.nn.LSTM(2, 2)):
                     module(torch.zeros(3, 2))
+            _import_analysis()
         except Exception:  # noqa: BLE001 - a warm-up only; a real run reports its own errors
             pass
         self.warmed.emit()
@@ -46,3 +48,23 @@ class DeviceProbe(QObject):
         from the cyclic garbage collector. Otherwise each full collection walks them all, which stops
         every thread, the GUI's included, for 60-100 ms in the middle of a run."""
         gc.freeze()
+
+
+def _import_analysis() -> None:
+    """Import the analyses the app runs after each run, and call LAPACK once. Imported by the analysis
+    worker instead, the first time a run finished, compiling and executing these modules held the GIL
+    for 48 ms at a stretch while the window was drawing the run's last frames (bench/gui.py)."""
+    import torch
+
+    import rnnviz.analysis.fixed_points  # noqa: F401
+    import rnnviz.analysis.gradients  # noqa: F401
+    import rnnviz.analysis.jacobian  # noqa: F401
+    import rnnviz.analysis.lyapunov  # noqa: F401
+    import rnnviz.analysis.pca  # noqa: F401
+    import rnnviz.analysis.perturb  # noqa: F401
+    import rnnviz.analysis.streams  # noqa: F401
+
+    square = torch.eye(2, dtype=torch.float32)
+    torch.linalg.eigvals(square)
+    torch.linalg.eigvalsh(square)
+    torch.linalg.qr(square)
