@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rnnviz.analysis.cancel import CHECK_EVERY, checkpoint
 from rnnviz.analysis.cellmaps import TorchCell, drive, linearise_driven, step_driven, torch_cell
 from rnnviz.engine.cells import CellWeights
 
@@ -84,6 +85,7 @@ def _adam(cell: TorchCell, xw: torch.Tensor, h: torch.Tensor, max_iters: int, to
     beta1, beta2, eps = 0.9, 0.999, 1e-8
     previous = torch.full((h.shape[0],), torch.inf, dtype=h.dtype)
     for iteration in range(1, max_iters + 1):
+        checkpoint()
         residual = _residual(cell, xw, h)
         q = 0.5 * residual.square().sum(dim=1)
         done = (q < max(tol_q, NEWTON_FROM)) | ((previous - q).abs() < tol_dq)
@@ -155,7 +157,9 @@ def find_fixed_points(cell: CellWeights | TorchCell, constant_input: np.ndarray,
     picked = np.asarray(samples, np.float64)[rng.integers(0, len(samples), n_inits)]
     starts = torch.as_tensor(picked + noise * rng.standard_normal(picked.shape))
     settled = starts.clone()
-    for _ in range(settle_steps):
+    for step in range(settle_steps):
+        if step % CHECK_EVERY == 0:
+            checkpoint()
         settled = step_driven(cell, xw.expand(settled.shape[0], -1), settled)
     candidates = torch.cat([_adam(cell, xw, starts, max_iters, tol_q, tol_dq), settled])
     candidates = candidates[torch.isfinite(candidates).all(dim=1)]

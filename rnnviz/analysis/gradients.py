@@ -14,6 +14,7 @@ import math
 import numpy as np
 import torch
 
+from rnnviz.analysis.cancel import checkpoint
 from rnnviz.analysis.jacobian import linearisation
 from rnnviz.analysis.streams import Stream
 
@@ -33,6 +34,7 @@ def gradient_flow(stream: Stream, dtype: torch.dtype = torch.float64) -> dict[st
     # G_t = G_{t+1} J_{t+1}: the Jacobians of steps 1 … last, from the last block down
     for stop in range(steps, 1, -block):
         start = max(1, stop - block)
+        checkpoint()
         jac = linearisation(stream, start, stop, dtype).dense()
         for offset in range(stop - start - 1, -1, -1):
             product = product @ jac[offset]

@@ -17,6 +17,7 @@ from typing import Iterator
 import numpy as np
 import torch
 
+from rnnviz.analysis.cancel import CHECK_EVERY, checkpoint
 from rnnviz.analysis.jacobian import linearisation
 from rnnviz.analysis.streams import Stream
 
@@ -47,6 +48,8 @@ def lyapunov_running(stream: Stream, k: int = 10, burn_in: int | None = None, ev
         stop = min(start + STEPS_PER_BLOCK, stream.steps)
         lin = linearisation(stream, start, stop, dtype)
         for offset in range(stop - start):
+            if offset % CHECK_EVERY == 0:
+                checkpoint()
             moved = lin.take(slice(offset, offset + 1)).apply(rows)
             q, r = torch.linalg.qr(moved[0].mT)
             rows = q.mT.unsqueeze(0)

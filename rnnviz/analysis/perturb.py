@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from rnnviz.analysis.cancel import CHECK_EVERY, checkpoint
 from rnnviz.analysis.cellmaps import drive, step_driven, torch_cell
 from rnnviz.analysis.streams import Stream, processing_order, stream
 from rnnviz.engine.cells import LayerWeights
@@ -55,6 +56,8 @@ def _continue(cell_weights, inputs: np.ndarray, start_states: torch.Tensor, firs
     out = torch.empty(inputs.shape[0], xw.shape[1], cell.state_size, dtype=torch.float64)
     state = start_states
     for offset in range(xw.shape[1]):
+        if offset % CHECK_EVERY == 0:
+            checkpoint()
         state = step_driven(cell, xw[:, offset], state)
         out[:, offset] = state
     return out

@@ -58,3 +58,30 @@ def test_switch_interval_restored_after_an_edit_and_after_shutdown(qtbot, make_w
     qtbot.waitUntil(lambda: analysis.worker is not None)
     analysis.shutdown()  # what closing the window does, with the new run's analyses in progress
     assert sys.getswitchinterval() == pytest.approx(BEFORE)
+
+
+def test_a_cancel_stops_a_long_piece_within_its_loop(qtbot):
+    """A piece that would run for hours (a fixed-point search's settling) ends soon after a cancel, and
+    the worker reports neither a result nor a failure."""
+    import numpy as np
+
+    from rnnviz.analysis.fixed_points import find_fixed_points
+    from rnnviz.ui.analysis_worker import AnalysisWorker, Piece
+    from tests.analysis.helpers import random_cell
+
+    cell = random_cell("GRU", 32, 4, seed=1)
+    samples = np.random.default_rng(0).uniform(-1, 1, (50, 32))
+
+    def endless():
+        yield Piece("fixed_points", (0, "forward"), 0,
+                    find_fixed_points(cell, np.zeros(4), samples, n_inits=16, settle_steps=10_000_000))
+
+    worker = AnalysisWorker([endless])
+    seen = IntervalSeen()  # any piece or failure would be recorded
+    worker.piece.connect(seen.record)
+    worker.failed.connect(seen.record)
+    worker.start()
+    qtbot.waitUntil(worker.isRunning)
+    worker.cancel()
+    qtbot.waitUntil(worker.isFinished, timeout=5_000)
+    assert seen.intervals == []
