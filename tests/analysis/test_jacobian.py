@@ -50,3 +50,51 @@ def test_norms_match_lapack(units, kind, exact_up_to, monkeypatch):
     svd = np.linalg.svd(jac, compute_uv=False)[:, 0]
     np.testing.assert_allclose(jacobian.sigma_max(lin).numpy(), svd, rtol=1e-5)
     np.testing.assert_allclose(jacobian.spectral_radius(lin).numpy(), eig, rtol=1e-5)  # float32 LAPACK
+
+
+def _lapack_radius(matrices: torch.Tensor) -> np.ndarray:
+    return np.abs(np.linalg.eigvals(matrices.double().numpy())).max(axis=1)
+
+
+def test_radius_by_powers_matches_lapack_where_the_leading_eigenvalues_crowd_or_tie():
+    """Random Jacobians (a circle of eigenvalues), orthogonal matrices (every modulus equal: the Ritz
+    residual must send them to LAPACK), a dominant complex pair, a matrix with one eigenvalue per
+    modulus band, and the zero matrix (a saturated layer)."""
+    gen = torch.Generator().manual_seed(0)
+    n = 96
+    orthogonal = torch.linalg.qr(torch.randn(8, n, n, dtype=torch.float64, generator=gen)).Q
+    pair = torch.diag_embed(0.5 * torch.rand(8, n, dtype=torch.float64, generator=gen))
+    pair[:, 0, 1], pair[:, 1, 0] = 0.9, -0.9
+    basis = torch.linalg.qr(torch.randn(8, n, n, dtype=torch.float64, generator=gen)).Q
+    graded = basis @ torch.diag_embed(torch.linspace(1.0, 0.01, n, dtype=torch.float64).expand(8, n)) @ basis.mT
+    cases = {
+        "random GRU": linearised("GRU", n, batch=32).dense(),
+        "random LSTM": linearised("LSTM", n // 2, batch=32).dense(),
+        "orthogonal": orthogonal,
+        "orthogonal, nudged": 0.9 * orthogonal + 1e-3 * torch.randn(8, n, n, dtype=torch.float64, generator=gen),
+        "complex pair": pair,
+        "graded": graded,
+        "zero": torch.zeros(2, n, n, dtype=torch.float64),
+    }
+    for name, matrices in cases.items():
+        found = jacobian._radius_by_powers(matrices).numpy()
+        np.testing.assert_allclose(found, _lapack_radius(matrices), rtol=1e-5, atol=1e-12, err_msg=name)
+
+
+def test_radius_by_powers_answers_without_lapack_on_a_typical_run(monkeypatch):
+    """The fast path is the one taken: a random GRU's steps are verified by their Ritz residuals, none
+    goes to LAPACK's eigenvalues."""
+    lin = linearised("GRU", 64, batch=64)
+    calls = []
+    eigvals = torch.linalg.eigvals
+
+    def counted(matrices, *args, **kwargs):
+        if matrices.shape[-1] > jacobian.RITZ_VECTORS:
+            calls.append(matrices.shape[0])
+        return eigvals(matrices, *args, **kwargs)
+
+    monkeypatch.setattr(torch.linalg, "eigvals", counted)
+    radius = jacobian.spectral_radius(lin).numpy()
+    monkeypatch.undo()
+    assert calls == []
+    np.testing.assert_allclose(radius, _lapack_radius(lin.dense()), rtol=1e-5)
