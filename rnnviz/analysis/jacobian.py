@@ -128,8 +128,11 @@ def _radius_by_powers(jac: torch.Tensor) -> torch.Tensor:
     single = jac.to(torch.float32)
     batch, n, _ = single.shape
     power = _normalised(single)
-    for _ in range(SQUARINGS):
-        power = _normalised(torch.bmm(power, power))
+    spare = torch.empty_like(power)
+    for _ in range(SQUARINGS):  # in place: a fresh (batch, n, n) tensor per product cost as much as the product
+        torch.bmm(power, power, out=spare)
+        power, spare = spare, power
+        power.div_(torch.linalg.matrix_norm(power).clamp_min(_TINY)[:, None, None])
     omega = torch.randn(n, min(RITZ_VECTORS, n), generator=torch.Generator().manual_seed(0))
     basis = torch.linalg.qr(power @ omega).Q  # (batch, n, p), orthonormal columns
     moved = torch.bmm(single, basis)
@@ -170,7 +173,9 @@ def spectral_radius(lin: Linearisation, dense: torch.Tensor | None = None) -> to
 def norms(lin: Linearisation, tol: float = TOL, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """``spectral_radius``, ``sigma_max`` and ``frobenius`` (‖J‖_F) of each step's Jacobian, J built once."""
     dense = lin.dense()
-    return {"spectral_radius": spectral_radius(lin, dense), "sigma_max": sigma_max(lin, tol, generator, dense),
+    single = dense.to(torch.float32)  # what both spectra are computed in, converted once
+    return {"spectral_radius": spectral_radius(lin, single).to(dense.dtype),
+            "sigma_max": sigma_max(lin, tol, generator, single).to(dense.dtype),
             "frobenius": torch.linalg.matrix_norm(dense)}
 
 
