@@ -24,9 +24,13 @@ from rnnviz.ui.views.lines import CURVE
 
 DISTANCE_COLOUR = (31, 119, 180)
 MARKS = {"fork": (30, 30, 30), "memory horizon": (44, 140, 44), "divergence": (214, 39, 40)}
-MARK_HEIGHTS = (0.95, 0.85, 0.75)  # of the plot's height, one per mark
+# of the plot's height, one per mark: the fork's label at the top, the others low, clear of the legend
+MARK_HEIGHTS = (0.95, 0.1, 0.2)
 SHOWN_MARGIN = 0.25  # the time axis shows where the nudge lives, and this fraction of that span either side
 MIN_SHOWN_STEPS = 40
+# Distances below this are float64 rounding between the two runs (states are O(1)), not the nudge: a
+# deep stack's layers sit at ~1e-15 for the whole run once the nudge has died out.
+ROUNDING_FLOOR = 1e-12
 DIFFERENCE_DELAY_MS = 40
 
 
@@ -51,7 +55,9 @@ class PerturbationView(AnalysisView):
         self.distance_plot.setDownsampling(auto=True, mode="peak")
         self.distance_plot.setClipToView(True)
         self.distance_plot.showGrid(x=True, y=True, alpha=0.15)
-        self.legend = self.distance_plot.addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOUR)
+        # a backing, so that the curves of a deep stack do not run through its labels
+        self.legend = self.distance_plot.addLegend(offset=(-10, 10), labelTextColor=TEXT_COLOUR,
+                                                   brush=pg.mkBrush(255, 255, 255, 215))
         self.distance = self.distance_plot.plot(pen=pg.mkPen(DISTANCE_COLOUR, width=1), connect="finite", **CURVE)
         self.above: list[pg.PlotDataItem] = []  # one curve per layer-direction above the perturbed one
         # labels at three heights: the fork and the memory horizon may be a few steps apart in 5000
@@ -150,10 +156,14 @@ class PerturbationView(AnalysisView):
         self._show_where_it_lives(stream.hidden.shape[0])
 
     def _show_where_it_lives(self, steps: int) -> None:
-        """Zoom the time axis to the steps where any drawn distance is above zero (in a run of 5000 steps
-        a nudge that dies within 30 was a one-pixel line); the whole run is a zoom out away."""
+        """Zoom the time axis to the steps where any drawn distance is above the rounding floor (in a run
+        of 5000 steps a nudge that dies within 30 was a one-pixel line, and a deep stack's layers sit at
+        the floor for the whole run); else where any is above zero. The whole run is a zoom out away."""
         drawn = [curve.getOriginalDataset() for curve in (self.distance, *self.above)]
-        times = np.concatenate([t[np.isfinite(d)] for t, d in drawn if t is not None] or [np.zeros(0)])
+        drawn = [(t, d) for t, d in drawn if t is not None]
+        times = np.concatenate([t[d >= ROUNDING_FLOOR] for t, d in drawn] or [np.zeros(0)])
+        if not times.size:
+            times = np.concatenate([t[np.isfinite(d)] for t, d in drawn] or [np.zeros(0)])
         if not times.size:
             self.distance_plot.setXRange(-0.5, steps - 0.5, padding=0)
             return
