@@ -51,9 +51,10 @@ class DeviceProbe(QObject):
 
 
 def _import_analysis() -> None:
-    """Import the analyses the app runs after each run, and call LAPACK once. Imported by the analysis
-    worker instead, the first time a run finished, compiling and executing these modules held the GIL
-    for 48 ms at a stretch while the window was drawing the run's last frames (bench/gui.py)."""
+    """Import the analyses the app runs after each run, and call LAPACK once, while the window is idle.
+    Otherwise the analysis worker does it when the first run finishes, and compiling and executing
+    modules holds the GIL in long stretches just as the window draws the run's last frames (seen in
+    bench/gui.py's longest stall, beside the copy that :func:`rnnviz.analysis.perturb._twice` fixed)."""
     import torch
 
     import rnnviz.analysis.fixed_points  # noqa: F401
