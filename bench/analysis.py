@@ -3,7 +3,8 @@
 1. A 2-layer bidirectional GRU(128), T = 2000, whole process as a user runs them, alternating: the plain
    `rnnviz run SPEC --out DIR` (its CSV export) against `rnnviz analyze SPEC --out DIR --only <everything
    but fixed points>` (goal: at most 3x), with peak memory; then in-process, each quantity on its own.
-2. Fixed points of a GRU(64) (keras init, T = 2000 uniform input) with the default search (goal: 30 s).
+2. The spectral radius of one chunk of its Jacobians, by LAPACK (the baseline) and by powers of J.
+3. Fixed points of a GRU(64) (keras init, T = 2000 uniform input) with the default search (goal: 30 s).
 
     python bench/analysis.py [--repeats N] [--threads N]
 """
@@ -69,6 +70,32 @@ def whole_process(args: list[str]) -> tuple[float, float]:
     return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
+def radius_by_powers_against_lapack(spec: rnnviz.ModelSpec) -> None:
+    """The spectral radius of 512 steps' Jacobians of layer 2 forward, one torch thread, side by side:
+    LAPACK's eigenvalues (the baseline) against Rayleigh-Ritz on J^256 (rnnviz.analysis.jacobian)."""
+    from rnnviz.analysis import jacobian
+    from rnnviz.analysis.streams import stream
+
+    model, inputs = prepare(spec)
+    trace = stepper(model, inputs, "cpu").run()
+    saved = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        dense = jacobian.jacobians(stream(trace, model.weights, 2, "forward"), 0, 512).to(torch.float32)
+        lapack, powers = [], []
+        for _ in range(2):
+            lapack.append(timed(lambda: jacobian._exact_radius(dense)))
+            powers.append(timed(lambda: jacobian._radius_by_powers(dense)))
+        worst = float(((jacobian._radius_by_powers(dense) - jacobian._exact_radius(dense.double())).abs()
+                       / jacobian._exact_radius(dense.double())).max())
+    finally:
+        torch.set_num_threads(saved)
+    per_step = 1000 / dense.shape[0]
+    print(f"spectral radius of a 128-state Jacobian, one thread: LAPACK {min(lapack) * per_step:.2f} ms, "
+          f"by powers {min(powers) * per_step:.2f} ms ({min(lapack) / min(powers):.1f}x faster), "
+          f"largest difference from float64 LAPACK {worst:.1e} (relative)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
@@ -107,6 +134,8 @@ def main() -> None:
     for quantity in everything:
         seconds = timed(lambda: analyze(trace, only=[quantity]))
         print(f"  {quantity:14s} {seconds:6.2f} s  ({seconds / run_seconds:.1f}x the in-process run)")
+
+    radius_by_powers_against_lapack(spec)
 
     small = gru(64, 1, False, 2000)
     trace = rnnviz.run(small, device="cpu")
