@@ -12,6 +12,7 @@ from rnnviz.analysis.streams import stream as analysis_stream
 from rnnviz.spec import InitSpec, InputSpec, LayerSpec, ModelSpec
 from rnnviz.ui import analysis_jobs
 from rnnviz.ui.analysis_results import analysis_of
+from rnnviz.ui.views import heatmap_strips
 from rnnviz.ui.views import view_names
 from tests.ui.conftest import play_to_end
 
@@ -127,6 +128,9 @@ def test_eight_layer_directions_each_labelled_and_chosen_everywhere(qtbot, make_
               enumerate(("SimpleRNN", "GRU", "LSTM", "GRU"), 1) for direction in ("forward", "backward")]
     heatmaps = window.heatmaps
     assert [row.image.plot.titleLabel.text for row in heatmaps.rows] == titles
+    # eight rows are drawn compact: shorter heatmaps and strips than a shallow stack's, so more fit
+    assert heatmaps.compact and heatmaps.graphics.minimumHeight() < 8 * 300
+    assert heatmaps.rows[0].strips.norms.maximumHeight() < heatmap_strips.STRIP_HEIGHT + 6
     for name in ANALYSIS_VIEWS:
         chooser = window.views[name].chooser
         assert [chooser.itemText(i) for i in range(chooser.count())] == titles, name

@@ -18,6 +18,7 @@ from rnnviz.ui.views.series_plots import (FLOW_COLOUR, RADIUS_COLOUR, SIGMA_COLO
                                           key, prepare_time_plot)
 
 STRIP_HEIGHT = 58  # each strip's plot area, in pixels
+COMPACT_STRIP_HEIGHT = 40  # the same in a deep stack's compact layout (see heatmaps.COMPACT_FROM)
 TIME_AXIS_HEIGHT = 38  # the tick values and "time step t" under the lower strip
 TEXT_COLOUR = "#202020"
 NORMS_LEGEND = "<br>".join((key(RADIUS_COLOUR, "━", "ρ(J_t)"), key(SIGMA_COLOUR, "╍", "σmax(J_t)"),
@@ -29,10 +30,11 @@ class Strips:
     """The strips of one heatmap, in rows ``row`` and ``row + 1`` of ``graphics`` (the legends in
     column 1). ``heatmap`` gives its time axis away: its tick values and label move under the strips."""
 
-    def __init__(self, graphics: pg.GraphicsLayoutWidget, row: int, heatmap: pg.PlotItem, steps: int) -> None:
+    def __init__(self, graphics: pg.GraphicsLayoutWidget, row: int, heatmap: pg.PlotItem, steps: int,
+                 strip_height: int = STRIP_HEIGHT) -> None:
         self.norms = graphics.addPlot(row=row, col=0)
         self.flow = graphics.addPlot(row=row + 1, col=0)
-        for plot, height in ((self.norms, STRIP_HEIGHT + 6), (self.flow, STRIP_HEIGHT + TIME_AXIS_HEIGHT)):
+        for plot, height in ((self.norms, strip_height + 6), (self.flow, strip_height + TIME_AXIS_HEIGHT)):
             prepare_time_plot(plot)
             plot.hideButtons()
             plot.setMouseEnabled(x=True, y=False)

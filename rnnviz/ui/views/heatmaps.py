@@ -23,12 +23,15 @@ from rnnviz.ui.state import AppState, Selection
 from rnnviz.ui.views.base import View
 from rnnviz.ui.views.colour_bar import ColourBar
 from rnnviz.ui.views.heatmap_image import StreamImage
-from rnnviz.ui.views.heatmap_strips import STRIP_HEIGHT, TIME_AXIS_HEIGHT, Strips
+from rnnviz.ui.views.heatmap_strips import COMPACT_STRIP_HEIGHT, STRIP_HEIGHT, TIME_AXIS_HEIGHT, Strips
 from rnnviz.ui.views.scales import Scale
 from rnnviz.ui.views.series_plots import LEFT_AXIS_WIDTH, SERIES
 
 PLOT_HEIGHT = 160
-STRIPS_HEIGHT = 2 * STRIP_HEIGHT + TIME_AXIS_HEIGHT + 6  # the strips under one heatmap
+# From this many layer-directions on, heatmaps and strips are drawn shorter, so that an 8-direction stack
+# shows three of them at once instead of under two (units stay at least 3 px tall up to 32 units).
+COMPACT_FROM = 5
+COMPACT_PLOT_HEIGHT = 112
 ROWS_PER_STREAM = 4  # layout rows: the heatmap's two (chooser, colour bar), then one per strip
 STRIP_REDRAW_MS = 100  # strips follow playback and arriving pieces at most ten times a second
 SIDE_WIDTH = 118  # the column of choosers and colour bars beside the heatmaps
@@ -72,7 +75,8 @@ class _Row:
             graphics.addItem(self.bar, row=base, col=1, rowspan=2)
         else:
             graphics.addItem(self.bar, row=base + 1, col=1)
-        self.strips = Strips(graphics, base + 2, plot, steps) if view.strips_check.isChecked() else None
+        strip_height = COMPACT_STRIP_HEIGHT if view.compact else STRIP_HEIGHT
+        self.strips = Strips(graphics, base + 2, plot, steps, strip_height) if view.strips_check.isChecked() else None
         self.shown_scale: tuple[Scale, float | None] | None = None
         self.show_scale()
 
@@ -124,6 +128,7 @@ class HeatmapsView(View):
         layout.addWidget(self.scroll)
         self.rows: list[_Row] = []
         self.note: pg.LabelItem | None = None  # says how many streams are shown, when not all are
+        self.compact = False  # a deep stack's shorter rows (see COMPACT_FROM)
         self.run: RunData | None = None
         self.analysis = analysis_of(state)
         self.stale: set[tuple[int, str]] = set()  # streams whose strips are behind their data or cursor
@@ -166,6 +171,7 @@ class HeatmapsView(View):
         shown = run.shown_streams
         self.graphics.clear()
         self.rows, self.note = [], None
+        self.compact = len(shown) >= COMPACT_FROM
         first = None
         for index, stream in enumerate(shown):
             row = _Row(self, index, stream, run.timesteps, first)
@@ -177,7 +183,9 @@ class HeatmapsView(View):
                 f"Shown: the first {len(shown)} of {len(run.streams)} layer directions (up to layer {last.layer + 1}). "
                 "Every state is computed: export them, or use rnnviz run.", row=ROWS_PER_STREAM * len(shown), col=0,
                 color=TEXT_COLOUR)
-        height = PLOT_HEIGHT + STRIPS_HEIGHT * self.strips_check.isChecked()
+        strip = COMPACT_STRIP_HEIGHT if self.compact else STRIP_HEIGHT
+        strips = 2 * strip + TIME_AXIS_HEIGHT + 6  # the strips under one heatmap
+        height = (COMPACT_PLOT_HEIGHT if self.compact else PLOT_HEIGHT) + strips * self.strips_check.isChecked()
         self.graphics.setMinimumHeight(height * len(self.rows) + 40 * (len(shown) < len(run.streams)))
         self.redraw()
         self._strips_stale(None)
