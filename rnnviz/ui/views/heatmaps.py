@@ -28,8 +28,8 @@ from rnnviz.ui.views.scales import Scale
 from rnnviz.ui.views.series_plots import LEFT_AXIS_WIDTH, SERIES
 
 PLOT_HEIGHT = 160
-# From this many layer-directions on, heatmaps and strips are drawn shorter, so that an 8-direction stack
-# shows three of them at once instead of under two (units stay at least 3 px tall up to 32 units).
+# From this many layer-directions on, heatmaps and strips are drawn shorter: at 1400x860 an 8-direction stack
+# shows two whole rows with their strips instead of one and a half (32 units stay over 2 px tall).
 COMPACT_FROM = 5
 COMPACT_PLOT_HEIGHT = 112
 ROWS_PER_STREAM = 4  # layout rows: the heatmap's two (chooser, colour bar), then one per strip
