@@ -74,7 +74,8 @@ def torch_cell(cell: CellWeights | TorchCell, dtype: torch.dtype = torch.float64
 
 def drive(cell: TorchCell, x: torch.Tensor) -> torch.Tensor:
     """``x W + b``, the part of every gate's pre-activation that does not depend on the state."""
-    return torch.addmm(cell.bias, x.reshape(-1, cell.input_dim), cell.kernel).reshape(*x.shape[:-1], -1)
+    # the gate width spelled out: a run of zero steps (a fork at the last step) cannot infer it
+    return torch.addmm(cell.bias, x.reshape(-1, cell.input_dim), cell.kernel).reshape(*x.shape[:-1], cell.bias.shape[0])
 
 
 def _gates(cell: TorchCell, xw: torch.Tensor, state: torch.Tensor) -> dict[str, torch.Tensor]:

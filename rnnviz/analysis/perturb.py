@@ -52,7 +52,8 @@ def _continue(cell_weights, inputs: np.ndarray, start_states: torch.Tensor, firs
     """States (batch, steps, n) in processing order of a batch of runs reading ``inputs`` (batch, steps, in),
     each taking ``start_states`` (batch, n) as its state before step ``first``."""
     cell = torch_cell(cell_weights, torch.float64)
-    xw = drive(cell, torch.as_tensor(np.ascontiguousarray(inputs[:, first:]), dtype=torch.float64))
+    # a copy: ``inputs`` may be a read-only broadcast of a reversed (backward) view
+    xw = drive(cell, torch.from_numpy(np.array(inputs[:, first:], np.float64)))
     out = torch.empty(inputs.shape[0], xw.shape[1], cell.state_size, dtype=torch.float64)
     state = start_states
     for offset in range(xw.shape[1]):

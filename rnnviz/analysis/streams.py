@@ -75,9 +75,14 @@ def stream(trace: Trace, weights: list[LayerWeights] | tuple[LayerWeights, ...],
     cell = weights[layer - 1][directions.index(direction)]
     steps = trace.timesteps
     times = np.arange(steps) if direction == "forward" else np.arange(steps)[::-1].copy()
-    return Stream(layer, direction, cell,
-                  np.ascontiguousarray(processing_order(layer_inputs(trace, layer), direction)),
-                  np.ascontiguousarray(processing_order(full_state(trace, layer, direction), direction)), times)
+    return Stream(layer, direction, cell, _owned(processing_order(layer_inputs(trace, layer), direction)),
+                  _owned(processing_order(full_state(trace, layer, direction), direction)), times)
+
+
+def _owned(values: np.ndarray) -> np.ndarray:
+    """A C-ordered copy with positive strides. ``np.ascontiguousarray`` hands a reversed single-step run back
+    as it is (numpy counts it contiguous), and torch refuses its negative stride."""
+    return np.array(values, order="C", copy=True)
 
 
 def streams(trace: Trace, weights: list[LayerWeights] | tuple[LayerWeights, ...]) -> list[Stream]:

@@ -36,6 +36,19 @@ def test_analyze_returns_every_table_with_input_time_rows():
                                                                                    (2, "backward")}
 
 
+@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
+def test_a_single_step_bidirectional_run_is_analysed(kind):
+    """T = 1: the backward direction's one-row views (which numpy calls contiguous with a negative stride)
+    and a fork at the last step (nothing left to continue) both used to fail with an internal error."""
+    analysis = rnnviz.analyze(spec(kind, units=3, layers=2, bidirectional=True, timesteps=1), device="cpu")
+    assert set(analysis.tables) == TABLES
+    assert [(r["layer"], r["direction"], r["t"]) for r in analysis.tables["jacobian"]] == [
+        (layer, direction, 0) for layer in (1, 2) for direction in ("forward", "backward")]
+    assert all(np.isfinite(r["spectral_radius"]) for r in analysis.tables["jacobian"])
+    fork = [r for r in analysis.tables["perturbation"] if (r["layer"], r["direction"]) == (1, "forward")]
+    assert [(r["t"], r["distance"]) for r in fork] == [(0, pytest.approx(1e-4))]
+
+
 def test_a_trace_is_analysed_with_the_weights_that_made_it():
     model_spec = spec("GRU", units=4, layers=1, bidirectional=False, timesteps=30)
     trace = rnnviz.run(model_spec, device="cpu")

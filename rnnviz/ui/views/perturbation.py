@@ -51,6 +51,7 @@ class PerturbationView(AnalysisView):
         self.distance_plot = self.graphics.addPlot(row=0, col=0)
         self.distance_plot.setLogMode(False, True)
         self.distance_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.distance_plot.getAxis("bottom").enableAutoSIPrefix(False)  # steps, never "x0.001" (T = 1)
         self.distance_plot.setLabels(left="‖s′ − s‖ (s = h, or [h, c])", bottom="time step t")
         self.distance_plot.setDownsampling(auto=True, mode="peak")
         self.distance_plot.setClipToView(True)
@@ -71,6 +72,7 @@ class PerturbationView(AnalysisView):
         self.difference_plot.setLabels(left="unit", bottom="time step t")
         self.difference_plot.invertY(True)
         self.difference_plot.setXLink(self.distance_plot)
+        self.difference_plot.getAxis("bottom").enableAutoSIPrefix(False)
         self.difference_plot.getAxis("left").setWidth(self.distance_plot.getAxis("left").width())
         self.image = pg.ImageItem(axisOrder="row-major")
         self.difference_plot.addItem(self.image)
@@ -129,7 +131,9 @@ class PerturbationView(AnalysisView):
         fork: Fork = self.analysis.fork
         steps = stream.hidden.shape[0]
         t, distance = in_time(stream, fork.distance, steps)
-        self.distance.setData(t, np.where(distance > 0, distance, np.nan))
+        # a fork at the last steps leaves a point or two, which a line alone would not show
+        self.distance.setData(t, np.where(distance > 0, distance, np.nan), symbol="o" if len(t) < 3 else None,
+                              symbolSize=6, symbolPen=None, symbolBrush=DISTANCE_COLOUR)
         self._draw_above(fork)
         fork_t = fork.step if stream.direction == "forward" else steps - 1 - fork.step
         sign = 1 if stream.direction == "forward" else -1
