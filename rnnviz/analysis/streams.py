@@ -80,8 +80,11 @@ def stream(trace: Trace, weights: list[LayerWeights] | tuple[LayerWeights, ...],
 
 
 def _owned(values: np.ndarray) -> np.ndarray:
-    """A C-ordered copy with positive strides. ``np.ascontiguousarray`` hands a reversed single-step run back
-    as it is (numpy counts it contiguous), and torch refuses its negative stride."""
+    """``values`` C-ordered with positive strides (a copy only where needed). ``np.ascontiguousarray`` hands
+    a reversed single-step run back as it is (numpy counts it contiguous), and torch refuses its negative
+    stride."""
+    if values.flags.c_contiguous and min(values.strides, default=0) >= 0:
+        return values
     return np.array(values, order="C", copy=True)
 
 
