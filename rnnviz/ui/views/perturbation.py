@@ -19,7 +19,7 @@ from rnnviz.ui.analysis_results import Fork, StreamResults
 from rnnviz.ui.run_data import Stream
 from rnnviz.ui.state import AppState
 from rnnviz.ui.views.analysis_common import PALETTE, TEXT_COLOUR, AnalysisView, in_time
-from rnnviz.ui.views.heatmap_image import MAX_COLUMNS, maxabs_reduce
+from rnnviz.ui.views.heatmap_image import maxabs_reduce
 from rnnviz.ui.views.lines import CURVE
 
 DISTANCE_COLOUR = (31, 119, 180)
@@ -32,6 +32,10 @@ MIN_SHOWN_STEPS = 40
 # deep stack's layers sit at ~1e-15 for the whole run once the nudge has died out.
 ROUNDING_FLOOR = 1e-12
 DIFFERENCE_DELAY_MS = 40
+# Cells of the difference image drawn at most; beyond, groups of steps by largest magnitude. The view
+# zooms to a few dozen steps of the fork, where the heatmaps' 1200 columns showed 5000 steps as 5-step
+# blocks; a million cells cost the GUI thread a few milliseconds, drawn once per fork.
+DIFFERENCE_CELLS = 1_000_000
 
 
 class PerturbationView(AnalysisView):
@@ -195,7 +199,7 @@ class PerturbationView(AnalysisView):
     def _draw_difference(self, stream: Stream, fork: Fork) -> None:
         steps = stream.hidden.shape[0]
         difference = fork.difference if stream.direction == "forward" else fork.difference[::-1]
-        factor = -(-steps // MAX_COLUMNS)
+        factor = max(1, -(-steps * stream.units // DIFFERENCE_CELLS))
         shown = maxabs_reduce(difference, factor, 0).T  # units down, time across
         extent = float(np.abs(shown).max(initial=0.0)) or 1e-12
         self.image.setImage(shown, levels=(-extent, extent))
