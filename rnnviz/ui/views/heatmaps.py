@@ -75,8 +75,8 @@ class _Row:
             graphics.addItem(self.bar, row=base, col=1, rowspan=2)
         else:
             graphics.addItem(self.bar, row=base + 1, col=1)
-        strip_height = COMPACT_STRIP_HEIGHT if view.compact else STRIP_HEIGHT
-        self.strips = Strips(graphics, base + 2, plot, steps, strip_height) if view.strips_check.isChecked() else None
+        self.strips = Strips(graphics, base + 2, plot, steps, view.strip_height) if view.strips_check.isChecked() \
+            else None
         self.shown_scale: tuple[Scale, float | None] | None = None
         self.show_scale()
 
@@ -166,6 +166,10 @@ class HeatmapsView(View):
         self.run = run
         self._build()
 
+    @property
+    def strip_height(self) -> int:
+        return COMPACT_STRIP_HEIGHT if self.compact else STRIP_HEIGHT
+
     def _build(self) -> None:
         run = self.run
         shown = run.shown_streams
@@ -183,8 +187,7 @@ class HeatmapsView(View):
                 f"Shown: the first {len(shown)} of {len(run.streams)} layer directions (up to layer {last.layer + 1}). "
                 "Every state is computed: export them, or use rnnviz run.", row=ROWS_PER_STREAM * len(shown), col=0,
                 color=TEXT_COLOUR)
-        strip = COMPACT_STRIP_HEIGHT if self.compact else STRIP_HEIGHT
-        strips = 2 * strip + TIME_AXIS_HEIGHT + 6  # the strips under one heatmap
+        strips = 2 * self.strip_height + TIME_AXIS_HEIGHT + 6  # the strips under one heatmap
         height = (COMPACT_PLOT_HEIGHT if self.compact else PLOT_HEIGHT) + strips * self.strips_check.isChecked()
         self.graphics.setMinimumHeight(height * len(self.rows) + 40 * (len(shown) < len(run.streams)))
         self.redraw()
