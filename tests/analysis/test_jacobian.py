@@ -59,13 +59,17 @@ def _lapack_radius(matrices: torch.Tensor) -> np.ndarray:
 def test_radius_by_powers_matches_lapack_where_the_leading_eigenvalues_crowd_or_tie():
     """Random Jacobians (a circle of eigenvalues), orthogonal matrices (every modulus equal: the Ritz
     residual must send them to LAPACK), a dominant complex pair, a matrix with one eigenvalue per
-    modulus band, and the zero matrix (a saturated layer)."""
+    modulus band, one whose top half crowds within 1e-4 (long-memory units), and the zero matrix (a
+    saturated layer)."""
     gen = torch.Generator().manual_seed(0)
     n = 96
     orthogonal = torch.linalg.qr(torch.randn(8, n, n, dtype=torch.float64, generator=gen)).Q
     pair = torch.diag_embed(0.5 * torch.rand(8, n, dtype=torch.float64, generator=gen))
     pair[:, 0, 1], pair[:, 1, 0] = 0.9, -0.9
     basis = torch.linalg.qr(torch.randn(8, n, n, dtype=torch.float64, generator=gen)).Q
+    cluster = torch.cat([1 - 1e-4 * torch.rand(8, n // 2, dtype=torch.float64, generator=gen),
+                         0.5 * torch.rand(8, n - n // 2, dtype=torch.float64, generator=gen)], dim=1)
+    clustered = basis @ torch.diag_embed(cluster) @ basis.mT  # half the eigenvalues within 1e-4: no gap to use
     graded = basis @ torch.diag_embed(torch.linspace(1.0, 0.01, n, dtype=torch.float64).expand(8, n)) @ basis.mT
     cases = {
         "random GRU": linearised("GRU", n, batch=32).dense(),
@@ -74,6 +78,7 @@ def test_radius_by_powers_matches_lapack_where_the_leading_eigenvalues_crowd_or_
         "orthogonal, nudged": 0.9 * orthogonal + 1e-3 * torch.randn(8, n, n, dtype=torch.float64, generator=gen),
         "complex pair": pair,
         "graded": graded,
+        "clustered": clustered,
         "zero": torch.zeros(2, n, n, dtype=torch.float64),
     }
     for name, matrices in cases.items():
