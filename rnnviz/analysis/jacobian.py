@@ -6,7 +6,7 @@ step; for a backward direction the state at t+1). The Jacobians come analyticall
 
 The spectral radius is O(n³) per step and most of the cost of the analysis. LAPACK's eigenvalues
 (``geev``, 2.5 ms for 128 states in float32) are the reference; above :data:`POWERS_MIN_STATES` states
-it is found as follows, about 4x faster (0.61 ms against 2.49 ms on one thread, side by side in
+it is found as follows, about 4x faster (0.59 ms against 2.49 ms on one thread, side by side in
 ``bench/analysis.py``), and every step whose answer is not verified goes to LAPACK:
 
 1. ``J`` is squared :data:`SQUARINGS` times (``J^256``, renormalised after each product: batched matrix
@@ -121,8 +121,9 @@ def _exact_radius(jac: torch.Tensor) -> torch.Tensor:
     return torch.linalg.eigvals(jac.to(torch.float32)).abs().amax(dim=-1).to(jac.dtype)
 
 
-def _normalised(matrices: torch.Tensor) -> torch.Tensor:
-    return matrices / torch.linalg.matrix_norm(matrices).clamp_min(_TINY)[:, None, None]
+def _normalise_(matrices: torch.Tensor) -> torch.Tensor:
+    """Each matrix divided by its Frobenius norm, in place (a zero matrix stays zero)."""
+    return matrices.div_(torch.linalg.matrix_norm(matrices).clamp_min(_TINY)[:, None, None])
 
 
 def _radius_by_powers(jac: torch.Tensor) -> torch.Tensor:
@@ -130,12 +131,11 @@ def _radius_by_powers(jac: torch.Tensor) -> torch.Tensor:
     verified by the residual of its leading Ritz pair, LAPACK for the steps that fail (module docstring)."""
     single = jac.to(torch.float32)
     batch, n, _ = single.shape
-    power = _normalised(single)
+    power = _normalise_(single.clone())
     spare = torch.empty_like(power)
     for _ in range(SQUARINGS):  # in place: a fresh (batch, n, n) tensor per product cost as much as the product
         torch.bmm(power, power, out=spare)
-        power, spare = spare, power
-        power.div_(torch.linalg.matrix_norm(power).clamp_min(_TINY)[:, None, None])
+        power, spare = _normalise_(spare), power
     omega = torch.randn(n, min(RITZ_VECTORS, n), generator=torch.Generator().manual_seed(0))
     basis = torch.linalg.qr(power @ omega).Q  # (batch, n, p), orthonormal columns
     moved = torch.bmm(single, basis)
