@@ -11,6 +11,9 @@ from rnnviz.analysis.streams import Stream, layer_inputs, streams
 from rnnviz.engine.cells import LayerWeights
 from rnnviz.trace import Trace
 
+# The order in which the pieces start (their results are recorded in the order asked).
+START_ORDER = ("fixed_points", "perturbation", "gradient_flow", "lyapunov", "pca", "gates", "jacobian")
+
 
 def _fp_constant(trace: Trace, layer: int, fp_input: str | tuple[float, ...]) -> np.ndarray:
     width = layer_inputs(trace, layer).shape[1]
@@ -56,7 +59,9 @@ def compute(trace: Trace, weights: list[LayerWeights] | tuple[LayerWeights, ...]
         if progress is not None:
             progress(run_total + run_total * done // len(pieces), 2 * run_total)
 
-    results = map_ordered(lambda piece: _measure(*piece, trace, weights, params), pieces, done=advance)
+    order = _start_order(pieces)
+    measured = map_ordered(lambda i: _measure(*pieces[i], trace, weights, params), order, done=advance)
+    results = [result for _, result in sorted(zip(order, measured), key=lambda pair: pair[0])]
     jacobians: dict[tuple[int, str], list[dict[str, np.ndarray]]] = {}
     for (name, s, steps), result in zip(pieces, results):
         if name == "jacobian":
@@ -68,6 +73,19 @@ def compute(trace: Trace, weights: list[LayerWeights] | tuple[LayerWeights, ...]
         else:
             _record(name, s, result, params, rows, arrays, info)
     return rows, arrays, info
+
+
+def _start_order(pieces: list[tuple[str, Stream | None, range]]) -> list[int]:
+    """The order in which the pieces start: the long sequential ones first (in the order asked, the
+    single perturbation piece ran alone on one core at the end), each followed by a Jacobian chunk, so
+    that the loops of small operations (which hold the GIL between them) mostly run beside the
+    Jacobians' large batched products, which release it, rather than beside each other."""
+    chunks = [i for i, piece in enumerate(pieces) if piece[0] == "jacobian"]
+    loops = sorted((i for i, piece in enumerate(pieces) if piece[0] != "jacobian"),
+                   key=lambda i: START_ORDER.index(pieces[i][0]))
+    order = [i for pair in zip(loops, chunks) for i in pair]
+    shorter = min(len(loops), len(chunks))
+    return order + loops[shorter:] + chunks[shorter:]
 
 
 def _index(info: dict, s: Stream) -> int:

@@ -46,14 +46,13 @@ def _stream_jobs(trace: Trace, model: Model, key: tuple[int, str]) -> tuple[list
     """The analyses of one stream: its cheap per-step series, and its slow ones, each cheapest first."""
 
     def jacobian() -> Iterator[Piece]:
-        from rnnviz.analysis.jacobian import linearisation, norms
+        from rnnviz.analysis.jacobian import jacobian_stats
 
         stream = _stream(trace, model, key)
         for start in range(0, stream.steps, SERIES_CHUNK):
-            lin = linearisation(stream, start, min(start + SERIES_CHUNK, stream.steps))
-            values = norms(lin)  # J built once for both norms
-            yield Piece("series", key, start, {"spectral_radius": values["spectral_radius"].numpy(),
-                                               "sigma_max": values["sigma_max"].numpy()})
+            values = jacobian_stats(stream, start, min(start + SERIES_CHUNK, stream.steps))  # as `analyze` has them
+            yield Piece("series", key, start, {"spectral_radius": values["spectral_radius"],
+                                               "sigma_max": values["sigma_max"]})
 
     def gradient_flow() -> Iterator[Piece]:
         from rnnviz.analysis.gradients import gradient_flow

@@ -13,17 +13,20 @@ from rnnviz.analysis.streams import streams
 from tests.analysis.helpers import run, spec
 
 
-@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU"])
-def test_gradient_flow_is_the_norm_of_the_jacobian_product(kind):
-    model, trace = run(spec(kind, units=6, layers=1, bidirectional=True, timesteps=30, gain=1.0))
+@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("dtype,atol", [(torch.float64, 1e-9), (torch.float32, 1e-5)])  # float32: the default
+def test_gradient_flow_is_the_norm_of_the_jacobian_product(kind, dtype, atol):
+    model, trace = run(spec(kind, units=6, layers=1, bidirectional=True, timesteps=300, gain=1.0))
     for s in streams(trace, model.weights):
         jac = jacobian.jacobians(s).numpy()
-        flow = gradient_flow(s)
+        flow = gradient_flow(s, dtype)
         product = np.eye(s.state_size)
+        expected = np.zeros(s.steps)
         for t in range(s.steps - 1, -1, -1):
-            np.testing.assert_allclose(flow["log10"][t], np.log10(np.linalg.norm(product)), atol=1e-9)
+            expected[t] = np.log10(np.linalg.norm(product))
             if t > 0:
                 product = product @ jac[t]
+        np.testing.assert_allclose(flow["log10"], expected, atol=atol)
         np.testing.assert_allclose(flow["frobenius"], 10 ** flow["log10"])
 
 
@@ -78,3 +81,19 @@ def test_running_estimates_end_at_the_spectrum():
     running = list(lyapunov_running(s, k=3, burn_in=50, every=100))
     assert [steps for steps, _ in running] == [150, 250, 350, 450, 500]
     np.testing.assert_allclose(running[-1][1], lyapunov_spectrum(s, k=3, burn_in=50))
+
+
+@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
+def test_built_and_applied_jacobians_give_the_same_spectrum(kind, monkeypatch):
+    """Small layers multiply built Jacobians, large ones apply J's factors: the same exponents."""
+    from rnnviz.analysis import lyapunov
+
+    model, trace = run(spec(kind, units=9, layers=1, bidirectional=False, timesteps=200, gain=1.5))
+    s = streams(trace, model.weights)[0]
+    built = list(lyapunov_running(s, k=4, burn_in=20, every=50))
+    monkeypatch.setattr(lyapunov, "DENSE_MAX_STATES", 0)
+    monkeypatch.setattr(lyapunov, "STEPS_PER_BLOCK", 7)  # several blocks, the last one short
+    applied = list(lyapunov_running(s, k=4, burn_in=20, every=50))
+    assert [steps for steps, _ in built] == [steps for steps, _ in applied] == [70, 120, 170, 200]
+    for (_, a), (_, b) in zip(built, applied):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

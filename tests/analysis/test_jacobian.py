@@ -103,3 +103,25 @@ def test_radius_by_powers_answers_without_lapack_on_a_typical_run(monkeypatch):
     monkeypatch.undo()
     assert calls == []
     np.testing.assert_allclose(radius, _lapack_radius(lin.dense()), rtol=1e-5)
+
+
+@pytest.mark.parametrize("exact_up_to", [128, 4], ids=["lapack", "iteration"])
+@pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
+def test_stream_norms_in_float32_match_float64_and_do_not_depend_on_the_pieces(kind, exact_up_to, monkeypatch):
+    """``jacobian_stats`` linearises in float32 (the states' precision): within 1e-5 of float64 LAPACK and
+    SVD of the float64 Jacobians; split into pieces of any size (the app's and ``analyze``'s differ),
+    with the dense parts and the linearised chunks both cut short, every step's numbers are the same up
+    to float32 rounding (a product's rounding depends on how many rows it has)."""
+    monkeypatch.setattr(jacobian, "EXACT_MAX_STATES", exact_up_to)
+    model, trace = run(spec(kind, units=26, layers=1, bidirectional=False, timesteps=90, gain=1.3))
+    s = streams(trace, model.weights)[0]
+    jac = jacobian.jacobians(s).numpy()
+    whole = jacobian.jacobian_stats(s)
+    np.testing.assert_allclose(whole["spectral_radius"], np.abs(np.linalg.eigvals(jac)).max(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(whole["sigma_max"], np.linalg.svd(jac, compute_uv=False)[:, 0], rtol=1e-5)
+    np.testing.assert_allclose(whole["frobenius"], np.linalg.norm(jac, axis=(1, 2)), rtol=1e-6)
+    monkeypatch.setattr(jacobian, "CHUNK", 11)
+    monkeypatch.setattr(jacobian, "DENSE_BYTES", 4 * s.state_size ** 2 * 3)  # 3 Jacobians at a time
+    pieces = [jacobian.jacobian_stats(s, start, min(start + 17, s.steps)) for start in range(0, s.steps, 17)]
+    for name, values in whole.items():
+        np.testing.assert_allclose(np.concatenate([p[name] for p in pieces]), values, rtol=1e-5, err_msg=name)
