@@ -6,7 +6,7 @@ step; for a backward direction the state at t+1). The Jacobians come analyticall
 
 The spectral radius is O(n³) per step and most of the cost of the analysis. LAPACK's eigenvalues
 (``geev``, 2.5 ms for 128 states in float32) are the reference; above :data:`POWERS_MIN_STATES` states
-it is found as follows, about 4x faster (0.59 ms against 2.49 ms on one thread, side by side in
+it is found as follows, about 5x faster (0.50 ms against 2.48 ms on one thread, side by side in
 ``bench/analysis.py``), and every step whose answer is not verified goes to LAPACK:
 
 1. ``J`` is squared :data:`SQUARINGS` times (``J^256``, renormalised after each product: batched matrix
