@@ -131,6 +131,10 @@ def test_eight_layer_directions_each_labelled_and_chosen_everywhere(qtbot, make_
     # eight rows are drawn compact: shorter heatmaps and strips than a shallow stack's, so more fit
     assert heatmaps.compact and heatmaps.graphics.minimumHeight() < 8 * 300
     assert heatmaps.rows[0].strips.norms.maximumHeight() < heatmap_strips.STRIP_HEIGHT + 6
+    for plot in heatmaps.rows[0].strips.plots:  # at most three value labels, not one per 0.2 of ρ
+        low, high = plot.getViewBox().viewRange()[1]
+        (major, _), _ = plot.getAxis("left").tickSpacing(low, high, 40)
+        assert 1 <= np.floor(high / major) - np.ceil(low / major) + 1 <= 3
     for name in ANALYSIS_VIEWS:
         chooser = window.views[name].chooser
         assert [chooser.itemText(i) for i in range(chooser.count())] == titles, name

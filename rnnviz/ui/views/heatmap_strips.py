@@ -8,6 +8,8 @@ lower strip. What they draw comes from :mod:`rnnviz.ui.views.series_plots`, as i
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF
@@ -19,11 +21,25 @@ from rnnviz.ui.views.series_plots import (FLOW_COLOUR, RADIUS_COLOUR, SIGMA_COLO
 
 STRIP_HEIGHT = 58  # each strip's plot area, in pixels
 COMPACT_STRIP_HEIGHT = 40  # the same in a deep stack's compact layout (see heatmaps.COMPACT_FROM)
+COMPACT_TICKS = 2.2  # at least this many value ticks' spacing fits in a compact strip's range
+BARE_AXIS_HEIGHT = 4  # a time axis without values, between a heatmap and its strips
 TIME_AXIS_HEIGHT = 38  # the tick values and "time step t" under the lower strip
 TEXT_COLOUR = "#202020"
 NORMS_LEGEND = "<br>".join((key(RADIUS_COLOUR, "━", "ρ(J_t)"), key(SIGMA_COLOUR, "╍", "σmax(J_t)"),
                             key(UNIT_COLOUR, "╌", "1")))
 FLOW_LEGEND = key(FLOW_COLOUR, "━", "‖∂h_last/∂h_t‖_F<br>&nbsp;&nbsp;&nbsp;(log scale)")
+
+
+def _sparse_ticks(box: pg.ViewBox, y_range: tuple[float, float]) -> None:
+    """Label a compact strip's value axis at the smallest round spacing with at most three labels (0.5
+    for ρ up to 1.1, whose 0 and 1 sit on the edges; 1 and 10^-20 for a flow over 30 decades), not at
+    pyqtgraph's minimum of 2.25 intervals (every 0.2 of ρ: five labels in 40 pixels, touching)."""
+    span = (y_range[1] - y_range[0]) / COMPACT_TICKS
+    if not math.isfinite(span) or span <= 0:
+        return
+    unit = 10.0 ** math.floor(math.log10(span))
+    major = next(factor * unit for factor in (1, 2, 2.5, 5, 10) if factor * unit >= span)
+    box.parentItem().getAxis("left").setTickSpacing(major, major / 5)
 
 
 class Strips:
@@ -46,6 +62,10 @@ class Strips:
         heatmap.getAxis("bottom").showLabel(False)
         for axis in (heatmap.getAxis("bottom"), self.norms.getAxis("bottom")):
             axis.setStyle(showValues=False)
+            axis.setHeight(BARE_AXIS_HEIGHT)  # its ticks only: the room of the values goes to the plots
+        if strip_height < STRIP_HEIGHT:  # at 40 px pyqtgraph labelled every 0.2 of ρ, the labels touching
+            for plot in self.plots:
+                plot.getViewBox().sigYRangeChanged.connect(_sparse_ticks)
         self.norms.setLabel("left", "‖J_t‖")
         self.flow.setLabel("left", "grad")
         self.flow.setLabel("bottom", "time step t")
