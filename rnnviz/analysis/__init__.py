@@ -21,6 +21,7 @@ from rnnviz.errors import RnnvizError
 from rnnviz.spec import ModelSpec
 from rnnviz.trace import Trace
 
+MAX_EPSILON = 1e3  # larger nudges overflowed the distances (1e300 squared) and mean nothing for tanh states
 QUANTITIES = ("jacobian", "gradient_flow", "lyapunov", "gates", "pca", "perturbation", "fixed_points")
 
 
@@ -100,8 +101,9 @@ class Parameters:
         if not 0 <= at < steps:
             raise AnalysisError(f"perturb_at: must be a step 0 … {steps - 1}, got {at}")
         if isinstance(epsilon, bool) or not isinstance(epsilon, (int, float)) or not math.isfinite(epsilon) \
-                or epsilon <= 0:
-            raise AnalysisError(f"epsilon: must be a finite number > 0, got {epsilon!r}")
+                or not 0 < epsilon <= MAX_EPSILON:
+            raise AnalysisError(f"epsilon: must be a finite number > 0 and at most {MAX_EPSILON:g} (a nudge to "
+                                f"states whose h lies in -1 … 1), got {epsilon!r}")
         layer = _integer(perturb_layer, "perturb_layer")
         if not 1 <= layer <= len(spec.layers):
             raise AnalysisError(f"perturb_layer: must be 1 … {len(spec.layers)} (layers count from 1), got {layer}")

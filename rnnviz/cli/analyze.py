@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--lyapunov", metavar="K", default="10", help="number of Lyapunov exponents (default 10)")
     a.add_argument("--burn-in", metavar="STEPS", help="steps discarded before averaging (default: 10%% of T)")
     a.add_argument("--perturb-at", metavar="T0", help="step at which the run is forked (default T/4)")
-    a.add_argument("--epsilon", metavar="E", default="1e-4", help="size of the perturbation (default 1e-4)")
+    a.add_argument("--epsilon", metavar="E", default="1e-4", help="size of the perturbation, > 0 and at most 1000 (default 1e-4)")
     a.add_argument("--perturb-layer", metavar="L", default="1", help="layer to perturb, from 1 (default 1)")
     a.add_argument("--perturb-direction", metavar="D", default="forward", help="forward (default) or backward")
     a.add_argument("--fp-input", metavar="zero|mean|V1,V2,...", default="zero",

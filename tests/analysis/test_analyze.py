@@ -91,6 +91,7 @@ def test_cli_writes_the_tables_and_json(spec_file, tmp_path, capsys):
     (["--perturb-at", "-1"], "perturb_at: must be a step 0 … 39"),
     (["--epsilon", "0"], "epsilon: must be a finite number > 0"),
     (["--epsilon", "nan"], "epsilon: must be a finite number > 0"),
+    (["--epsilon", "1e300"], "epsilon: must be a finite number > 0 and at most 1000"),
     (["--fp-input", "1,2"], "fp_input: 2 values, but layer 1 reads 3 inputs"),
     (["--fp-input", "1,2,3"], "fp_input: 3 values, but layer 2 reads 8 inputs"),
     (["--perturb-layer", "3"], "perturb_layer: must be 1 … 2"),
