@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from rnnviz.analysis.cancel import CHECK_EVERY, checkpoint
-from rnnviz.analysis.jacobian import linearisation
+from rnnviz.analysis.jacobian import linearisation, steps_within
 from rnnviz.analysis.streams import Stream
 
 STEPS_PER_BLOCK = 512
@@ -29,7 +29,7 @@ TINY = 1e-300  # floor of |R_ii|: a map that kills a direction outright gives a 
 # other analysis threads for the GIL. Above it J is applied without being built (memory stays at the
 # weights': one J of 4000 states is 128 MB).
 DENSE_MAX_STATES = 512
-DENSE_BYTES = 8 * 2**20  # Jacobians built at once on the dense path (64 steps of 128 states: fastest)
+BLOCK_BYTES = 8 * 2**20  # Jacobians built at once on the dense path (64 steps of 128 states: fastest)
 
 
 def default_burn_in(steps: int) -> int:
@@ -46,7 +46,7 @@ def _tangent_maps(stream: Stream, dtype: torch.dtype) -> Iterator[Callable[[np.n
     step forward: ``v -> J_t v``."""
     n = stream.state_size
     dense = n <= DENSE_MAX_STATES
-    block = max(1, DENSE_BYTES // (n * n * 8)) if dense else STEPS_PER_BLOCK
+    block = steps_within(BLOCK_BYTES, n, dtype.itemsize) if dense else STEPS_PER_BLOCK
     for start in range(0, stream.steps, block):
         lin = linearisation(stream, start, min(start + block, stream.steps), dtype)
         if dense:
