@@ -18,12 +18,14 @@ from rnnviz.analysis.cancel import checkpoint
 from rnnviz.analysis.jacobian import DENSE_BYTES, linearisation, steps_within
 from rnnviz.analysis.streams import Stream
 
-def gradient_flow(stream: Stream, dtype: torch.dtype = torch.float32) -> dict[str, np.ndarray]:
+def gradient_flow(stream: Stream, dtype: torch.dtype = torch.float64) -> dict[str, np.ndarray]:
     """Per processing step: ``log10`` of ‖d h_last / d h_t‖_F and the norm itself (``frobenius``).
 
-    In float32 by default, the precision of the states (the scale lives in a float64 logarithm, so
-    nothing underflows): within 6e-7 in ``log10`` of float64 over 2000 steps of 128-unit layers of every
-    cell type, 2.7x faster."""
+    In float64: the product's rounding accumulates over the steps, and in float32 a GRU whose update
+    gates sit near 1 (J close to the identity for 2000 steps) ended 1.8e-4 off in ``log10`` (4e-4
+    relative), against 6e-7 on typical networks; float64 costs 2.2x as much. The loop is torch's, not
+    numpy's: numpy's BLAS starts its own threads for a 128×128 product, which fought the other pieces
+    for the cores (analyze took 8.3 s instead of 6.6)."""
     steps, n = stream.steps, stream.state_size
     log10 = np.zeros(steps)
     if steps == 0:

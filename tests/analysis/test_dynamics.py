@@ -14,7 +14,7 @@ from tests.analysis.helpers import run, spec
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
-@pytest.mark.parametrize("dtype,atol", [(torch.float64, 1e-9), (torch.float32, 1e-5)])  # float32: the default
+@pytest.mark.parametrize("dtype,atol", [(torch.float64, 1e-9), (torch.float32, 1e-5)])  # float64: the default
 def test_gradient_flow_is_the_norm_of_the_jacobian_product(kind, dtype, atol):
     model, trace = run(spec(kind, units=6, layers=1, bidirectional=True, timesteps=300, gain=1.0))
     for s in streams(trace, model.weights):
