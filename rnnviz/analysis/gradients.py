@@ -20,8 +20,9 @@ from rnnviz.analysis.streams import Stream
 
 BLOCK_BYTES = 8 * 2**20  # Jacobians built at once (64 steps at 128 states)
 # The product is divided by its norm only when that leaves this range: one step multiplies it by at
-# most ‖J‖, so it stays far from float64's limits, and most steps skip a division.
-RESCALE_BELOW, RESCALE_ABOVE = 1e-100, 1e100
+# most ‖J‖, so even a Jacobian of norm 1e270 keeps it inside float64, and most steps skip a division.
+RESCALE_BELOW, RESCALE_ABOVE = 1e-30, 1e30
+
 
 def gradient_flow(stream: Stream, dtype: torch.dtype = torch.float64,
                   jacobian_dtype: torch.dtype = torch.float32) -> dict[str, np.ndarray]:
