@@ -30,6 +30,7 @@ TINY = 1e-300  # floor of |R_ii|: a map that kills a direction outright gives a 
 # weights': one J of 4000 states is 128 MB).
 DENSE_MAX_STATES = 512
 BLOCK_BYTES = 8 * 2**20  # Jacobians built at once on the dense path (64 steps of 128 states: fastest)
+SUMMED_TOGETHER = 256  # steps whose log |R_ii| are summed at once (one numpy call, not one per step)
 
 
 def default_burn_in(steps: int) -> int:
@@ -69,8 +70,14 @@ def lyapunov_running(stream: Stream, k: int = 10, burn_in: int | None = None, ev
     k = exponent_count(stream, k)
     generator = torch.Generator().manual_seed(seed)
     rows = torch.linalg.qr(torch.randn(stream.state_size, k, dtype=dtype, generator=generator)).Q.mT
-    growth = torch.zeros(STEPS_PER_BLOCK, k, dtype=dtype)  # |R_ii| of the steps not yet summed
+    # |R_ii| of the steps not yet summed. They are summed a whole buffer at a time, whatever ``every``
+    # is, so that the app's running estimates and ``analyze`` end at the same bits.
+    growth = torch.zeros(SUMMED_TOGETHER, k, dtype=dtype)
     sums, pending = np.zeros(k), 0
+
+    def summed(part: torch.Tensor) -> np.ndarray:
+        return np.log(np.maximum(part.abs().numpy(), TINY)).sum(axis=0)
+
     for step, move in enumerate(_tangent_maps(stream, dtype)):
         if step % CHECK_EVERY == 0:
             checkpoint()
@@ -80,13 +87,12 @@ def lyapunov_running(stream: Stream, k: int = 10, burn_in: int | None = None, ev
             continue
         growth[pending] = r.diagonal()
         pending += 1
-        done = step + 1
-        report = (done - burn_in) % every == 0 or done == stream.steps
-        if report or pending == STEPS_PER_BLOCK:
-            sums += np.log(np.maximum(growth[:pending].abs().numpy(), TINY)).sum(axis=0)
+        if pending == SUMMED_TOGETHER:
+            sums += summed(growth)
             pending = 0
-        if report:
-            yield done, np.sort(sums / (done - burn_in))[::-1].copy()
+        done = step + 1
+        if (done - burn_in) % every == 0 or done == stream.steps:
+            yield done, np.sort((sums + summed(growth[:pending])) / (done - burn_in))[::-1].copy()
 
 
 def lyapunov_spectrum(stream: Stream, k: int = 10, burn_in: int | None = None, dtype: torch.dtype = torch.float64,

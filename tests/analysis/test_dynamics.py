@@ -82,7 +82,8 @@ def test_running_estimates_end_at_the_spectrum():
     s = chaotic_stream(2.0, 40, 500)
     running = list(lyapunov_running(s, k=3, burn_in=50, every=100))
     assert [steps for steps, _ in running] == [150, 250, 350, 450, 500]
-    np.testing.assert_allclose(running[-1][1], lyapunov_spectrum(s, k=3, burn_in=50))
+    # the same bits: the app shows the running estimates, analyze writes the spectrum
+    np.testing.assert_array_equal(running[-1][1], lyapunov_spectrum(s, k=3, burn_in=50))
 
 
 @pytest.mark.parametrize("kind", ["SimpleRNN", "GRU", "LSTM"])
