@@ -18,6 +18,7 @@ from rnnviz.errors import InputError, RnnvizError
 from rnnviz.inputs import input_width_problem, read_input
 from rnnviz.model import SPEC_SUFFIXES, WEIGHT_SUFFIXES
 from rnnviz.spec import load_spec
+from rnnviz.ui.focus import refocused
 from rnnviz.ui.session import Draft, Session
 from rnnviz.ui.state import AppState
 from rnnviz.ui.sweep_table import SweepTable
@@ -145,40 +146,48 @@ class Files(QObject):
 
     # --- dialogs ------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open", self._last_dir(),
-                                              "rnnviz files (*.toml *.json *.keras *.pt *.pth *.csv *.npy)")
+        with refocused(self.dialog_parent):
+            path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Open", self._last_dir(),
+                                                  "rnnviz files (*.toml *.json *.keras *.pt *.pth *.csv *.npy)")
         if path:
             self.open_file(path)
 
     def open_folder_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.dialog_parent, "Open a sweep's results folder", self._last_dir())
+        with refocused(self.dialog_parent):
+            path = QFileDialog.getExistingDirectory(self.dialog_parent, "Open a sweep's results folder", self._last_dir())
         if path:
             self.open_file(path)
 
     def import_weights_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Import weights", self._last_dir(),
-                                              "Weights (*.keras *.pt *.pth)")
+        with refocused(self.dialog_parent):
+            path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Import weights", self._last_dir(),
+                                                  "Weights (*.keras *.pt *.pth)")
         if path:
             self.import_weights(path)
 
     def load_input_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Load input", self._last_dir(), "Input (*.csv *.npy)")
+        with refocused(self.dialog_parent):
+            path, _ = QFileDialog.getOpenFileName(self.dialog_parent, "Load input", self._last_dir(),
+                                                  "Input (*.csv *.npy)")
         if path:
             self.open_file(path)
 
     def save_spec_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Save spec", self._last_dir(), "Spec (*.toml)")
+        with refocused(self.dialog_parent):
+            path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Save spec", self._last_dir(), "Spec (*.toml)")
         if path:
             self.save_spec(path if path.endswith(".toml") else path + ".toml")
 
     def export_states_dialog(self) -> None:
-        path = QFileDialog.getExistingDirectory(self.dialog_parent, "Export hidden states into", self._last_dir())
+        with refocused(self.dialog_parent):
+            path = QFileDialog.getExistingDirectory(self.dialog_parent, "Export hidden states into", self._last_dir())
         if path:
             self.export_states(path)
 
     def export_image_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Export image", self._last_dir(),
-                                              "PNG image (*.png)")
+        with refocused(self.dialog_parent):
+            path, _ = QFileDialog.getSaveFileName(self.dialog_parent, "Export image", self._last_dir(),
+                                                  "PNG image (*.png)")
         if path:
             self.export_image(path if Path(path).suffix else path + ".png")
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from rnnviz.spec import LAYER_TYPES, MAX_SEED, SCHEMES, SOURCES, LayerSpec
+from rnnviz.ui.focus import refocused
 from rnnviz.ui.session import Draft, Session
 
 # the fields take any size a spec may give (Qt's limit); what does not fit in memory is explained in
@@ -365,7 +366,8 @@ class LayerPanel(QWidget):
         self._edit_input(**changes)
 
     def _choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Input sequence", "", "Input (*.csv *.npy)")
+        with refocused(self):
+            path, _ = QFileDialog.getOpenFileName(self, "Input sequence", "", "Input (*.csv *.npy)")
         if path:
             self._edit_input(source="file", path=path, timesteps=None, features=None)
 

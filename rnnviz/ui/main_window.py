@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QScrollAr
 from rnnviz.spec import ModelSpec
 from rnnviz.ui.device_probe import DeviceProbe
 from rnnviz.ui.files import Files
+from rnnviz.ui.focus import refocus
 from rnnviz.ui.analysis_results import analysis_of
 from rnnviz.ui.layer_panel import LayerPanel
 from rnnviz.ui.run_controller import RunController
@@ -208,8 +209,13 @@ class MainWindow(QMainWindow):
     def show_train_dialog(self) -> None:
         if self.train_dialog is None:
             self.train_dialog = TrainDialog(self.files, self)
+            self.train_dialog.finished.connect(self._take_focus_back)
         self.train_dialog.show()
         self.train_dialog.raise_()
+
+    @Slot(int)
+    def _take_focus_back(self, _result: int) -> None:
+        refocus(self)
 
     @Slot(bool)
     def _show_playing(self, playing: bool) -> None:

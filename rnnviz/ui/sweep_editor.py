@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayo
 from rnnviz.errors import RnnvizError, SpecError
 from rnnviz.spec import ModelSpec
 from rnnviz.sweep import METRICS, LocalExecutor, Sweep, SweepPlan, plan_sweep, read_results, run_sweep
+from rnnviz.ui.focus import refocused
 from rnnviz.ui.sweep_table import SweepTable
 from rnnviz.ui.train_dialog import app_data_dir
 
@@ -121,7 +122,8 @@ class SweepEditor(QDialog):
 
     @Slot()
     def _browse(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Write the sweep's results into", self.folder.text())
+        with refocused(self):
+            path = QFileDialog.getExistingDirectory(self, "Write the sweep's results into", self.folder.text())
         if path:
             self.folder.setText(path)
 
@@ -222,7 +224,11 @@ class SweepRunner(QObject):
     def edit_and_start(self) -> None:
         """The grid editor on the current model; the sweep starts when it is accepted."""
         editor = self.editor()
-        if editor is not None and editor.exec() == QDialog.DialogCode.Accepted:
+        if editor is None:
+            return
+        with refocused(self.view):
+            accepted = editor.exec() == QDialog.DialogCode.Accepted
+        if accepted:
             self.start(editor.plan, editor.workers.value())
 
     def editor(self) -> SweepEditor | None:

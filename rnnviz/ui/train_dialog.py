@@ -23,6 +23,7 @@ from rnnviz.errors import RnnvizError
 from rnnviz.tasks import LAYER_TYPES, TASK_NAMES
 from rnnviz.tasks.tasks import make_task
 from rnnviz.tasks.training import MAX_SEED, MAX_STEPS, MAX_UNITS
+from rnnviz.ui.focus import refocused
 
 CHUNK_S = 0.1  # how often the worker hands the losses so far to the dialog
 TASK_TITLES = {"flipflop": "3-bit flip-flop", "delay": "delay (recall 5 steps later)", "sine": "sine generator"}
@@ -172,7 +173,8 @@ class TrainDialog(QDialog):
 
     @Slot()
     def _browse(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Save the trained model in", self.folder.text())
+        with refocused(self):
+            path = QFileDialog.getExistingDirectory(self, "Save the trained model in", self.folder.text())
         if path:
             self.folder.setText(path)
             self.folder_chosen = True
