@@ -22,8 +22,11 @@ from rnnviz.ui.views.analysis_common import PALETTE, TEXT_COLOUR, AnalysisView, 
 from rnnviz.ui.views.heatmap_image import maxabs_reduce
 from rnnviz.ui.views.lines import CURVE
 
-DISTANCE_COLOUR = (31, 119, 180)
-MARKS = {"fork": (30, 30, 30), "memory horizon": (44, 140, 44), "divergence": (214, 39, 40)}
+DISTANCE_COLOUR = PALETTE[0]
+# The horizon and divergence are the nudged stream's, so they take its colour (told apart by their
+# labels and dashes): in green and red they read as the marks of the 2nd and 3rd curves above it.
+MARKS = {"fork": ((30, 30, 30), Qt.PenStyle.DashLine), "memory horizon": (DISTANCE_COLOUR, Qt.PenStyle.DashLine),
+         "divergence": (DISTANCE_COLOUR, Qt.PenStyle.DotLine)}
 # of the plot's height, one per mark: the fork's label at the top, the others low, clear of the legend
 MARK_HEIGHTS = (0.95, 0.1, 0.2)
 SHOWN_MARGIN = 0.25  # the time axis shows where the nudge lives, and this fraction of that span either side
@@ -66,10 +69,10 @@ class PerturbationView(AnalysisView):
         self.distance = self.distance_plot.plot(pen=pg.mkPen(DISTANCE_COLOUR, width=1), connect="finite", **CURVE)
         self.above: list[pg.PlotDataItem] = []  # one curve per layer-direction above the perturbed one
         # labels at three heights: the fork and the memory horizon may be a few steps apart in 5000
-        self.marks = {name: pg.InfiniteLine(angle=90, pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
+        self.marks = {name: pg.InfiniteLine(angle=90, pen=pg.mkPen(colour, width=1, style=style),
                                             label=name, labelOpts={"position": height, "color": colour,
                                                                    "anchors": [(0, 0.5), (0, 0.5)]})
-                      for (name, colour), height in zip(MARKS.items(), MARK_HEIGHTS)}
+                      for (name, (colour, style)), height in zip(MARKS.items(), MARK_HEIGHTS)}
         for mark in self.marks.values():
             self.distance_plot.addItem(mark)
         self.difference_plot = self.graphics.addPlot(row=1, col=0)
