@@ -21,6 +21,7 @@ SEGMENTS = 64  # the curve is cut into this many pieces, each a colour of the ti
 TIME_MAP = "viridis"
 FIXED_COLOUR = (214, 39, 40)
 DIRECTION_LENGTH = 0.08  # unstable directions, as a fraction of the plot's span
+AXIS_LABEL_GAP = 10  # pixels before each axis chooser's label
 
 
 def eigenvalue_text(found, index: int, limit: int = 8) -> str:
@@ -58,7 +59,9 @@ class PcaView(AnalysisView):
             spin = QSpinBox(minimum=1, maximum=2, value=value)
             spin.setToolTip("Which principal component this axis shows")
             spin.valueChanged.connect(self._axes_changed)
-            self.bar.insertWidget(2 + len(self.axes) * 2, QLabel(label))
+            name = QLabel(label)
+            name.setContentsMargins(AXIS_LABEL_GAP, 0, 0, 0)  # "y: PC" kept clear of the x spin box
+            self.bar.insertWidget(2 + len(self.axes) * 2, name)
             self.bar.insertWidget(3 + len(self.axes) * 2, spin)
             self.axes.append(spin)
         self.graphics = pg.GraphicsLayoutWidget()
