@@ -205,8 +205,8 @@ def norms(lin: Linearisation, tol: float = TOL, first_step: int = 0, seed: int =
         single = dense.to(torch.float32)  # what both spectra are computed in, converted once
         columns["spectral_radius"].append(spectral_radius(part, single).to(dense.dtype))
         columns["frobenius"].append(torch.linalg.matrix_norm(dense))
-        if exact_sigma:
-            columns["sigma_max"].append(_exact_sigma(single).to(dense.dtype))
+        if exact_sigma:  # from the part's J, as built
+            columns["sigma_max"].append(sigma_max(part, dense=single).to(dense.dtype))
     if not exact_sigma:  # matrix-free, over the whole batch at once
         columns["sigma_max"].append(sigma_max(lin, tol, first_step, seed))
     empty = torch.zeros(0, dtype=lin.diag.dtype)
