@@ -42,6 +42,16 @@ def _sparse_ticks(box: pg.ViewBox, y_range: tuple[float, float]) -> None:
     box.parentItem().getAxis("left").setTickSpacing(major, major / 5)
 
 
+def _plot_heights(strip_height: int) -> tuple[int, int]:
+    """The heights of the two strip plots: the lower one carries the time axis."""
+    return strip_height + 6, strip_height + TIME_AXIS_HEIGHT
+
+
+def strips_height(strip_height: int) -> int:
+    """What the strips under one heatmap take, in pixels."""
+    return sum(_plot_heights(strip_height))
+
+
 class Strips:
     """The strips of one heatmap, in rows ``row`` and ``row + 1`` of ``graphics`` (the legends in
     column 1). ``heatmap`` gives its time axis away: its tick values and label move under the strips."""
@@ -50,7 +60,7 @@ class Strips:
                  strip_height: int = STRIP_HEIGHT) -> None:
         self.norms = graphics.addPlot(row=row, col=0)
         self.flow = graphics.addPlot(row=row + 1, col=0)
-        for plot, height in ((self.norms, strip_height + 6), (self.flow, strip_height + TIME_AXIS_HEIGHT)):
+        for plot, height in zip((self.norms, self.flow), _plot_heights(strip_height)):
             prepare_time_plot(plot)
             plot.hideButtons()
             plot.setMouseEnabled(x=True, y=False)

@@ -23,7 +23,7 @@ from rnnviz.ui.state import AppState, Selection
 from rnnviz.ui.views.base import View
 from rnnviz.ui.views.colour_bar import ColourBar
 from rnnviz.ui.views.heatmap_image import StreamImage
-from rnnviz.ui.views.heatmap_strips import COMPACT_STRIP_HEIGHT, STRIP_HEIGHT, TIME_AXIS_HEIGHT, Strips
+from rnnviz.ui.views.heatmap_strips import COMPACT_STRIP_HEIGHT, STRIP_HEIGHT, Strips, strips_height
 from rnnviz.ui.views.scales import Scale
 from rnnviz.ui.views.series_plots import LEFT_AXIS_WIDTH, SERIES
 
@@ -187,8 +187,8 @@ class HeatmapsView(View):
                 f"Shown: the first {len(shown)} of {len(run.streams)} layer directions (up to layer {last.layer + 1}). "
                 "Every state is computed: export them, or use rnnviz run.", row=ROWS_PER_STREAM * len(shown), col=0,
                 color=TEXT_COLOUR)
-        strips = 2 * self.strip_height + TIME_AXIS_HEIGHT + 6  # the strips under one heatmap
-        height = (COMPACT_PLOT_HEIGHT if self.compact else PLOT_HEIGHT) + strips * self.strips_check.isChecked()
+        strips = strips_height(self.strip_height) * self.strips_check.isChecked()
+        height = (COMPACT_PLOT_HEIGHT if self.compact else PLOT_HEIGHT) + strips
         self.graphics.setMinimumHeight(height * len(self.rows) + 40 * (len(shown) < len(run.streams)))
         self.redraw()
         self._strips_stale(None)
