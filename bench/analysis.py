@@ -83,7 +83,7 @@ def radius_by_powers_against_lapack(spec: rnnviz.ModelSpec) -> None:
     torch.set_num_threads(1)
     try:
         dense = jacobian.jacobians(stream(trace, model.weights, 2, "forward"), 0, 512).to(torch.float32)
-        parts = dense.split(max(1, jacobian.DENSE_BYTES // (4 * 128 * 128)))  # as jacobian.norms builds them
+        parts = dense.split(jacobian.steps_within(jacobian.DENSE_BYTES, dense.shape[1], dense.element_size()))
         lapack, powers = [], []
         for _ in range(2):
             lapack.append(timed(lambda: [jacobian._exact_radius(part) for part in parts]))
